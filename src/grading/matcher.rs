@@ -1,0 +1,190 @@
+//! Patterns compiled to word ids, and finding their occurrences in an analysed answer.
+
+use super::text::{Token, Vocabulary};
+use crate::content::pattern::{Pattern, Phrase, Slot};
+use rustc_hash::FxHashMap;
+
+/// A word slot: alternative word-id sequences (a concept term may be several words).
+type CompiledSlot = Vec<Box<[u32]>>;
+
+#[derive(Debug, Clone)]
+pub struct CompiledPhrase {
+    slots: Vec<CompiledSlot>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CompiledPattern {
+    first: CompiledPhrase,
+    near: Vec<(u32, CompiledPhrase)>,
+}
+
+/// Token range `[start, end)` of one occurrence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+/// Compiles patterns against a growing vocabulary; concepts expand to their terms.
+pub struct Compiler<'c> {
+    pub vocabulary: Vocabulary,
+    concepts: FxHashMap<&'c str, CompiledSlot>,
+}
+
+impl<'c> Compiler<'c> {
+    pub fn new(concepts: &'c [crate::content::Concept]) -> Self {
+        let mut compiler = Compiler { vocabulary: Vocabulary::default(), concepts: FxHashMap::default() };
+        for concept in concepts {
+            let mut slot: CompiledSlot = Vec::new();
+            for term in &concept.terms {
+                // Concept terms are plain phrases of plain words (checked at load).
+                let mut sequence = Vec::new();
+                for word_slot in &term.first.slots {
+                    if let Slot::Words(words) = word_slot
+                        && let Some(word) = words.first()
+                    {
+                        sequence.extend(compiler.word(word).iter());
+                    }
+                }
+                if !sequence.is_empty() && !slot.iter().any(|existing| existing[..] == sequence[..]) {
+                    slot.push(sequence.into_boxed_slice());
+                }
+            }
+            // Longer terms first, so "read replica" is preferred over "read" when both fit.
+            slot.sort_by_key(|sequence| std::cmp::Reverse(sequence.len()));
+            compiler.concepts.insert(concept.id.as_str(), slot);
+        }
+        compiler
+    }
+
+    /// A pattern word as the tokenizer will see it: "10k" is the number 10 then the word "k".
+    fn word(&mut self, word: &str) -> Box<[u32]> {
+        let number = super::text::number_prefix_len(word);
+        if number == 0 {
+            return vec![self.vocabulary.intern(word)].into_boxed_slice();
+        }
+        let digits: String = word[..number].chars().filter(|&c| c != ',').collect();
+        let mut sequence = vec![self.vocabulary.intern_normalized(&digits)];
+        if number < word.len() {
+            sequence.push(self.vocabulary.intern(&word[number..]));
+        }
+        sequence.into_boxed_slice()
+    }
+
+    fn phrase(&mut self, phrase: &Phrase) -> CompiledPhrase {
+        let slots = phrase
+            .slots
+            .iter()
+            .map(|slot| match slot {
+                Slot::Words(words) => words.iter().map(|word| self.word(word)).collect(),
+                // Unknown concepts are rejected at load; an empty slot simply never matches.
+                Slot::Concept(id) => self.concepts.get(id.as_str()).cloned().unwrap_or_default(),
+            })
+            .collect();
+        CompiledPhrase { slots }
+    }
+
+    pub fn pattern(&mut self, pattern: &Pattern) -> CompiledPattern {
+        CompiledPattern {
+            first: self.phrase(&pattern.first),
+            near: pattern.near.iter().map(|(distance, phrase)| (u32::from(*distance), self.phrase(phrase))).collect(),
+        }
+    }
+}
+
+/// An answer's tokens with a sorted (word id, position) index for quick lookups.
+pub struct Index<'a> {
+    pub tokens: &'a [Token],
+    by_id: &'a [(u32, u32)],
+}
+
+impl<'a> Index<'a> {
+    pub fn new(tokens: &'a [Token], by_id: &'a [(u32, u32)]) -> Self {
+        Index { tokens, by_id }
+    }
+
+    pub fn build(tokens: &[Token], by_id: &mut Vec<(u32, u32)>) {
+        by_id.clear();
+        by_id.extend(tokens.iter().enumerate().filter(|(_, t)| t.id != 0).map(|(i, t)| (t.id, i as u32)));
+        by_id.sort_unstable();
+    }
+
+    fn positions(&self, id: u32) -> impl Iterator<Item = u32> + '_ {
+        let start = self.by_id.partition_point(|&(word, _)| word < id);
+        self.by_id[start..].iter().take_while(move |&&(word, _)| word == id).map(|&(_, position)| position)
+    }
+
+    fn sequence_at(&self, sequence: &[u32], position: usize, first: bool) -> bool {
+        sequence.iter().enumerate().all(|(offset, &id)| {
+            self.tokens
+                .get(position + offset)
+                .is_some_and(|token| token.id == id && (offset == 0 && first || !token.hard_before))
+        })
+    }
+
+    fn slots_from(&self, slots: &[CompiledSlot], position: usize, first: bool) -> Option<usize> {
+        let Some((slot, rest)) = slots.split_first() else { return Some(position) };
+        slot.iter().find_map(|sequence| {
+            if self.sequence_at(sequence, position, first) {
+                self.slots_from(rest, position + sequence.len(), false)
+            } else {
+                None
+            }
+        })
+    }
+
+    fn phrase(&self, phrase: &CompiledPhrase, out: &mut Vec<Span>) {
+        let Some(first_slot) = phrase.slots.first() else { return };
+        for sequence in first_slot {
+            let Some(&head) = sequence.first() else { continue };
+            for position in self.positions(head) {
+                if let Some(end) = self.slots_from(&phrase.slots, position as usize, true) {
+                    let span = Span { start: position, end: end as u32 };
+                    if !out.contains(&span) {
+                        out.push(span);
+                    }
+                }
+            }
+        }
+    }
+
+    fn gap(a: Span, b: Span) -> u32 {
+        b.start.saturating_sub(a.end).max(a.start.saturating_sub(b.end))
+    }
+
+    /// Every occurrence of `pattern`, in no particular order.
+    pub fn occurrences(&self, pattern: &CompiledPattern, out: &mut Vec<Span>) {
+        out.clear();
+        self.phrase(&pattern.first, out);
+        if pattern.near.is_empty() || out.is_empty() {
+            return;
+        }
+        let mut near_occurrences: Vec<Vec<Span>> = Vec::with_capacity(pattern.near.len());
+        for (_, phrase) in &pattern.near {
+            let mut spans = Vec::new();
+            self.phrase(phrase, &mut spans);
+            if spans.is_empty() {
+                out.clear();
+                return;
+            }
+            near_occurrences.push(spans);
+        }
+        out.retain_mut(|span| {
+            let sentence = self.tokens[span.start as usize].sentence;
+            let mut previous = *span;
+            for ((distance, _), candidates) in pattern.near.iter().zip(&near_occurrences) {
+                let found = candidates.iter().copied().filter(|candidate| {
+                    Self::gap(previous, *candidate) <= *distance
+                        && self.tokens[candidate.start as usize].sentence == sentence
+                });
+                let Some(found) = found.min_by_key(|candidate| Self::gap(previous, *candidate)) else {
+                    return false;
+                };
+                span.start = span.start.min(found.start);
+                span.end = span.end.max(found.end);
+                previous = found;
+            }
+            true
+        });
+    }
+}

@@ -1,0 +1,642 @@
+//! Explainable rubric grading: pure, no I/O. A `Grader` compiles all content once; grading an
+//! answer tokenises it once and then looks patterns up by word id.
+
+mod matcher;
+pub mod text;
+
+use crate::content::{Content, Question, RubricItem};
+use matcher::{CompiledPattern, Compiler, Index, Span};
+use serde::Serialize;
+use text::{Token, WordClasses};
+
+/// Words before a match that may negate it ("we do not need a cache").
+const NEGATION_WINDOW_BEFORE: usize = 3;
+/// Words after a match that may dismiss it ("a cache is not needed").
+const DISMISSAL_WINDOW_AFTER: usize = 4;
+/// Credit for an item whose only evidence stands in a bare list, once the answer is flagged.
+const BARE_CREDIT: f64 = 0.25;
+/// Highest score of an answer flagged as a buzzword list.
+const BUZZWORD_CAP: u32 = 30;
+/// A flagged answer has at least this many bare hits, and they are most of its hits.
+const BUZZWORD_MIN_BARE_HITS: usize = 3;
+/// Quotes kept per item; more would not help the learner.
+const MAX_EVIDENCE: usize = 3;
+/// Longest quote, in characters.
+const MAX_QUOTE_CHARS: usize = 90;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum GradeError {
+    #[error("unknown question `{wanted}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownQuestion { wanted: String, suggestion: Option<String> },
+    #[error("question `{question}` has no step `{wanted}`; its steps are {steps}")]
+    UnknownStep { question: String, wanted: String, steps: String },
+}
+
+struct CompiledItem {
+    patterns: Vec<CompiledPattern>,
+}
+
+struct CompiledQuestion {
+    items: Vec<CompiledItem>,
+}
+
+struct CompiledCheck {
+    patterns: Vec<CompiledPattern>,
+}
+
+struct CompiledFlag {
+    any: Vec<CompiledPattern>,
+    unless: Vec<CompiledPattern>,
+    with_any: Vec<CompiledPattern>,
+}
+
+/// Per-word-id properties the grader consults while scanning.
+#[derive(Default)]
+struct WordSets {
+    negation: Vec<bool>,
+    dismissal: Vec<bool>,
+    dismissal_verb: Vec<bool>,
+    function: Vec<bool>,
+    unit: Vec<bool>,
+}
+
+fn has(set: &[bool], id: u32) -> bool {
+    set.get(id as usize).copied().unwrap_or(false)
+}
+
+/// All content compiled for grading.
+pub struct Grader {
+    content: Content,
+    vocabulary: text::Vocabulary,
+    classes: WordClasses,
+    words: WordSets,
+    reasoning: Vec<CompiledPattern>,
+    questions: Vec<CompiledQuestion>,
+    checks: Vec<CompiledCheck>,
+    flags: Vec<CompiledFlag>,
+}
+
+/// One word of evidence quoted from the answer.
+pub type Quote = String;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ItemResult {
+    pub id: String,
+    pub step: String,
+    pub label: String,
+    pub hit: bool,
+    pub weight: f64,
+    /// The share of the weight earned: 1, 0 or, for bare-list evidence in a flagged answer, less.
+    pub credit: f64,
+    pub evidence: Vec<Quote>,
+    pub hint: String,
+    pub why: String,
+    pub generic: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RedFlagResult {
+    pub id: String,
+    pub label: String,
+    pub why: String,
+    pub evidence: Vec<Quote>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CheckResult {
+    pub id: String,
+    pub label: String,
+    pub ticked: bool,
+    pub evidence: Vec<Quote>,
+    pub hint: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Grade {
+    pub question: String,
+    /// The step graded, or None when the answer was graded against the whole question.
+    pub step: Option<String>,
+    pub framework: String,
+    pub score: u32,
+    pub items: Vec<ItemResult>,
+    pub red_flags: Vec<RedFlagResult>,
+    pub checklist: Vec<CheckResult>,
+    /// Numbers with units found ("10K RPS", "99.9%").
+    pub quantities: Vec<Quote>,
+    pub words: usize,
+}
+
+impl Grade {
+    pub fn hits(&self) -> impl Iterator<Item = &ItemResult> {
+        self.items.iter().filter(|item| item.hit)
+    }
+
+    pub fn misses(&self) -> impl Iterator<Item = &ItemResult> {
+        self.items.iter().filter(|item| !item.hit)
+    }
+}
+
+/// An answer tokenised once, ready to be graded against any question or step.
+pub struct Answer<'t> {
+    text: &'t str,
+    tokens: Vec<Token>,
+    by_id: Vec<(u32, u32)>,
+    /// Per line: does it read as a bare list (no sentence, no reasoning)?
+    bare_line: Vec<bool>,
+    quantities: Vec<Span>,
+}
+
+impl Answer<'_> {
+    pub fn word_count(&self) -> usize {
+        self.tokens.len()
+    }
+
+    fn index(&self) -> Index<'_> {
+        Index::new(&self.tokens, &self.by_id)
+    }
+}
+
+/// Which rubric steps to grade.
+enum Scope<'s> {
+    Whole,
+    Steps(&'s [String]),
+}
+
+impl Grader {
+    pub fn new(content: Content) -> Self {
+        let mut compiler = Compiler::new(&content.concepts);
+        let compile_all = |compiler: &mut Compiler<'_>, patterns: &[crate::content::pattern::Pattern]| {
+            patterns.iter().map(|pattern| compiler.pattern(pattern)).collect::<Vec<_>>()
+        };
+        let questions = content
+            .questions
+            .iter()
+            .map(|question| CompiledQuestion {
+                items: question
+                    .items
+                    .iter()
+                    .map(|item| CompiledItem { patterns: compile_all(&mut compiler, &item.any) })
+                    .collect(),
+            })
+            .collect();
+        let checks = content
+            .checklist
+            .iter()
+            .map(|check| CompiledCheck { patterns: compile_all(&mut compiler, &check.any) })
+            .collect();
+        let flags = content
+            .red_flags
+            .iter()
+            .map(|flag| CompiledFlag {
+                any: compile_all(&mut compiler, &flag.any),
+                unless: compile_all(&mut compiler, &flag.unless),
+                with_any: compile_all(&mut compiler, &flag.with_any),
+            })
+            .collect();
+        let reasoning = compile_all(&mut compiler, &content.lexicon.reasoning);
+        let lexicon = &content.lexicon;
+        let mut intern_set =
+            |words: &[String]| -> Vec<u32> { words.iter().map(|w| compiler.vocabulary.intern(w)).collect() };
+        let negation = intern_set(&lexicon.negations);
+        let dismissal = intern_set(&lexicon.dismissals);
+        let dismissal_verb = intern_set(&lexicon.dismissal_verbs);
+        let clause_break = intern_set(&lexicon.clause_breaks);
+        let function = intern_set(&lexicon.function_words);
+        // "10K", "5 TB" and "200ms" all reach the grader as a number followed by a unit word.
+        let unit = intern_set(&lexicon.units);
+        let vocabulary = compiler.vocabulary;
+        let size = vocabulary.len() + 1;
+        let to_set = |ids: &[u32]| {
+            let mut set = vec![false; size];
+            for &id in ids {
+                set[id as usize] = true;
+            }
+            set
+        };
+        Grader {
+            classes: WordClasses { clause_break: to_set(&clause_break) },
+            words: WordSets {
+                negation: to_set(&negation),
+                dismissal: to_set(&dismissal),
+                dismissal_verb: to_set(&dismissal_verb),
+                function: to_set(&function),
+                unit: to_set(&unit),
+            },
+            reasoning,
+            questions,
+            checks,
+            flags,
+            vocabulary,
+            content,
+        }
+    }
+
+    pub fn content(&self) -> &Content {
+        &self.content
+    }
+
+    /// Finds a question by id, suggesting the closest id when there is none.
+    pub fn question(&self, id: &str) -> Result<&Question, GradeError> {
+        self.content.question(id).ok_or_else(|| GradeError::UnknownQuestion {
+            wanted: id.to_string(),
+            suggestion: crate::content::closest(id, self.content.questions.iter().map(|q| q.id.as_str()))
+                .map(str::to_string),
+        })
+    }
+
+    /// Tokenises an answer and classifies its lines, once for any number of gradings.
+    pub fn analyze<'t>(&self, text: &'t str) -> Answer<'t> {
+        let mut tokens = Vec::with_capacity(text.len() / 5 + 1);
+        text::tokenize(text, &self.vocabulary, &self.classes, &mut tokens);
+        let mut by_id = Vec::with_capacity(tokens.len());
+        Index::build(&tokens, &mut by_id);
+        let mut answer = Answer { text, tokens, by_id, bare_line: Vec::new(), quantities: Vec::new() };
+        answer.quantities = self.find_quantities(&answer);
+        answer.bare_line = self.classify_lines(&answer);
+        answer
+    }
+
+    fn find_quantities(&self, answer: &Answer<'_>) -> Vec<Span> {
+        let text = answer.text;
+        let tokens = &answer.tokens;
+        let mut found = Vec::new();
+        for (i, token) in tokens.iter().enumerate() {
+            if !token.numeric {
+                continue;
+            }
+            let next_char = text[token.end as usize..].chars().next();
+            let before = text[..token.start as usize].chars().next_back();
+            let next_is_unit = tokens.get(i + 1).is_some_and(|next| {
+                has(&self.words.unit, next.id)
+                    && !next.hard_before
+                    && next.start as usize - token.end as usize <= 2
+                    && !text[token.end as usize..next.start as usize].contains('\n')
+            });
+            if next_is_unit || next_char == Some('%') || before == Some('$') {
+                let end = if next_is_unit { i + 2 } else { i + 1 };
+                found.push(Span { start: i as u32, end: end as u32 });
+            }
+        }
+        found
+    }
+
+    fn classify_lines(&self, answer: &Answer<'_>) -> Vec<bool> {
+        let lines = answer.tokens.last().map_or(0, |token| token.line as usize + 1);
+        let mut words = vec![0usize; lines];
+        let mut function = vec![0usize; lines];
+        let mut separators = vec![0usize; lines];
+        let mut reasoned = vec![false; lines];
+        for (i, token) in answer.tokens.iter().enumerate() {
+            let line = token.line as usize;
+            words[line] += 1;
+            if has(&self.words.function, token.id) {
+                function[line] += 1;
+            }
+            let same_line_before = i > 0 && answer.tokens[i - 1].line == token.line;
+            if token.hard_before && same_line_before {
+                separators[line] += 1;
+            }
+        }
+        let index = answer.index();
+        let mut spans = Vec::new();
+        for pattern in &self.reasoning {
+            index.occurrences(pattern, &mut spans);
+            for span in &spans {
+                reasoned[answer.tokens[span.start as usize].line as usize] = true;
+            }
+        }
+        (0..lines)
+            .map(|line| {
+                let comma_list = separators[line] >= 2 && separators[line] * 3 >= words[line];
+                !reasoned[line] && (function[line] < 2 || comma_list)
+            })
+            .collect()
+    }
+
+    fn quote(&self, answer: &Answer<'_>, span: Span) -> Quote {
+        let first = &answer.tokens[span.start as usize];
+        let last = &answer.tokens[span.end.saturating_sub(1).max(span.start) as usize];
+        let raw = &answer.text[first.start as usize..last.end as usize];
+        let collapsed: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        if collapsed.chars().count() <= MAX_QUOTE_CHARS {
+            return collapsed;
+        }
+        let head: String = collapsed.chars().take(MAX_QUOTE_CHARS / 2).collect();
+        let tail: String = {
+            let chars: Vec<char> = collapsed.chars().collect();
+            chars[chars.len() - MAX_QUOTE_CHARS / 2..].iter().collect()
+        };
+        format!("{} \u{2026} {}", head.trim_end(), tail.trim_start())
+    }
+
+    fn negated(&self, tokens: &[Token], span: Span) -> bool {
+        let start = span.start as usize;
+        let clause = tokens[start].clause;
+        for i in (start.saturating_sub(NEGATION_WINDOW_BEFORE)..start).rev() {
+            if tokens[i].clause != clause {
+                break;
+            }
+            if has(&self.words.negation, tokens[i].id) {
+                return true;
+            }
+        }
+        let end = span.end as usize;
+        let clause = tokens[end - 1].clause;
+        let after = &tokens[end..tokens.len().min(end + DISMISSAL_WINDOW_AFTER)];
+        for (offset, token) in after.iter().enumerate() {
+            if token.clause != clause {
+                break;
+            }
+            if has(&self.words.dismissal, token.id) {
+                return true;
+            }
+            if has(&self.words.negation, token.id)
+                && after[offset + 1..]
+                    .iter()
+                    .take(2)
+                    .any(|next| next.clause == clause && has(&self.words.dismissal_verb, next.id))
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Distinct patterns credited, their quotes, and whether all of the evidence is bare.
+    fn evaluate(
+        &self,
+        answer: &Answer<'_>,
+        patterns: &[CompiledPattern],
+        negatable: bool,
+        spans: &mut Vec<Span>,
+    ) -> (usize, Vec<Quote>, bool) {
+        let index = answer.index();
+        let mut matched = 0;
+        let mut quotes: Vec<Quote> = Vec::new();
+        let mut bare = true;
+        for pattern in patterns {
+            index.occurrences(pattern, spans);
+            spans.sort_unstable_by_key(|span| span.start);
+            let mut credited = false;
+            for &span in spans.iter() {
+                if negatable && self.negated(&answer.tokens, span) {
+                    continue;
+                }
+                credited = true;
+                if !answer.bare_line[answer.tokens[span.start as usize].line as usize] {
+                    bare = false;
+                }
+                if quotes.len() < MAX_EVIDENCE {
+                    let quote = self.quote(answer, span);
+                    if !quotes.contains(&quote) {
+                        quotes.push(quote);
+                    }
+                }
+                if !bare && quotes.len() >= MAX_EVIDENCE {
+                    break;
+                }
+            }
+            if credited {
+                matched += 1;
+            }
+        }
+        (matched, quotes, bare)
+    }
+
+    /// Grades `text` against one step of a question (its rubric steps are those the step
+    /// covers in the question's default framework), or against the whole question.
+    pub fn grade(&self, question_id: &str, step: Option<&str>, text: &str) -> Result<Grade, GradeError> {
+        let answer = self.analyze(text);
+        self.grade_answer(question_id, step, &answer)
+    }
+
+    pub fn grade_answer(
+        &self,
+        question_id: &str,
+        step: Option<&str>,
+        answer: &Answer<'_>,
+    ) -> Result<Grade, GradeError> {
+        let question = self.question(question_id)?;
+        let scope = match step {
+            None => Scope::Whole,
+            Some(step_id) => Scope::Steps(self.step_covers(question, step_id)?),
+        };
+        Ok(self.grade_scope(question, step.map(str::to_string), scope, answer))
+    }
+
+    /// The rubric steps a step id stands for: a step of the question's own framework, or of
+    /// any other framework (practising the question in, say, the 4-step framework).
+    fn step_covers<'s>(&'s self, question: &'s Question, step_id: &str) -> Result<&'s [String], GradeError> {
+        let own = self.content.framework(&question.framework);
+        if let Some(step) = own.and_then(|framework| framework.step(step_id)) {
+            return Ok(std::slice::from_ref(&step.id));
+        }
+        self.content
+            .frameworks
+            .iter()
+            .find_map(|framework| framework.step(step_id))
+            .map(|step| step.covers.as_slice())
+            .ok_or_else(|| GradeError::UnknownStep {
+                question: question.id.clone(),
+                wanted: step_id.to_string(),
+                steps: own
+                    .map(|framework| framework.steps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default(),
+            })
+    }
+
+    /// Grades against the rubric steps that a framework step covers.
+    pub fn grade_covered(&self, question: &Question, step: &str, covers: &[String], answer: &Answer<'_>) -> Grade {
+        self.grade_scope(question, Some(step.to_string()), Scope::Steps(covers), answer)
+    }
+
+    fn grade_scope(&self, question: &Question, step: Option<String>, scope: Scope<'_>, answer: &Answer<'_>) -> Grade {
+        let question_index = self.content.questions.iter().position(|q| q.id == question.id).unwrap_or(0);
+        let compiled = &self.questions[question_index];
+        let in_scope = |item: &RubricItem| match scope {
+            Scope::Whole => true,
+            Scope::Steps(steps) => steps.contains(&item.step),
+        };
+        let mut spans = Vec::new();
+        let mut items = Vec::new();
+        let mut bare_flags = Vec::new();
+        for (item, compiled_item) in question.items.iter().zip(&compiled.items) {
+            if !in_scope(item) {
+                continue;
+            }
+            let (matched, evidence, bare) = self.evaluate(answer, &compiled_item.patterns, item.negatable, &mut spans);
+            let hit = matched >= item.at_least;
+            bare_flags.push(hit && bare);
+            items.push(ItemResult {
+                id: item.id.clone(),
+                step: item.step.clone(),
+                label: item.label.clone(),
+                hit,
+                weight: item.weight,
+                credit: if hit { 1.0 } else { 0.0 },
+                evidence: if hit { evidence } else { Vec::new() },
+                hint: item.hint.clone(),
+                why: item.why.clone(),
+                generic: item.generic,
+            });
+        }
+        let hits = items.iter().filter(|item| item.hit).count();
+        let bare_hits = bare_flags.iter().filter(|&&bare| bare).count();
+        let buzzword_list = bare_hits >= BUZZWORD_MIN_BARE_HITS && bare_hits * 2 > hits;
+        let mut red_flags = self.red_flags(answer, &mut spans);
+        if buzzword_list {
+            let flag = &self.content.lexicon.buzzword_flag;
+            let evidence = items
+                .iter()
+                .zip(&bare_flags)
+                .filter(|(_, bare)| **bare)
+                .filter_map(|(item, _)| item.evidence.first().cloned())
+                .take(MAX_EVIDENCE + 2)
+                .collect();
+            red_flags.push(RedFlagResult {
+                id: flag.id.clone(),
+                label: flag.label.clone(),
+                why: flag.why.clone(),
+                evidence,
+            });
+            for (item, bare) in items.iter_mut().zip(&bare_flags) {
+                if *bare {
+                    item.credit = BARE_CREDIT;
+                }
+            }
+        }
+        let total: f64 = items.iter().map(|item| item.weight).sum();
+        let earned: f64 = items.iter().map(|item| item.weight * item.credit).sum();
+        let mut score = if total > 0.0 { (100.0 * earned / total).round() as u32 } else { 0 };
+        if buzzword_list {
+            score = score.min(BUZZWORD_CAP);
+        }
+        Grade {
+            question: question.id.clone(),
+            step,
+            framework: question.framework.clone(),
+            score: score.min(100),
+            items,
+            red_flags,
+            checklist: self.checklist(answer, &mut spans),
+            quantities: answer.quantities.iter().map(|&span| self.quote(answer, span)).collect(),
+            words: answer.word_count(),
+        }
+    }
+
+    fn checklist(&self, answer: &Answer<'_>, spans: &mut Vec<Span>) -> Vec<CheckResult> {
+        self.content
+            .checklist
+            .iter()
+            .zip(&self.checks)
+            .map(|(check, compiled)| {
+                let (matched, mut evidence, _) = self.evaluate(answer, &compiled.patterns, true, spans);
+                let quantities_ok = answer.quantities.len() >= check.quantities_at_least;
+                if check.quantities_at_least > 0 {
+                    evidence.extend(answer.quantities.iter().take(MAX_EVIDENCE).map(|&span| self.quote(answer, span)));
+                }
+                let ticked = matched >= check.at_least && quantities_ok;
+                CheckResult {
+                    id: check.id.clone(),
+                    label: check.label.clone(),
+                    ticked,
+                    evidence: if ticked { evidence } else { Vec::new() },
+                    hint: check.hint.clone(),
+                }
+            })
+            .collect()
+    }
+
+    fn red_flags(&self, answer: &Answer<'_>, spans: &mut Vec<Span>) -> Vec<RedFlagResult> {
+        let index = answer.index();
+        let mut raised = Vec::new();
+        let mut unless_spans = Vec::new();
+        for (flag, compiled) in self.content.red_flags.iter().zip(&self.flags) {
+            if flag.without_quantities && !answer.quantities.is_empty() {
+                continue;
+            }
+            if !compiled.with_any.is_empty()
+                && !compiled.with_any.iter().any(|pattern| {
+                    index.occurrences(pattern, spans);
+                    !spans.is_empty()
+                })
+            {
+                continue;
+            }
+            let mut excused_sentences = Vec::new();
+            for pattern in &compiled.unless {
+                index.occurrences(pattern, &mut unless_spans);
+                excused_sentences.extend(unless_spans.iter().map(|span| answer.tokens[span.start as usize].sentence));
+            }
+            let mut evidence: Vec<Quote> = Vec::new();
+            for pattern in &compiled.any {
+                index.occurrences(pattern, spans);
+                spans.sort_unstable_by_key(|span| span.start);
+                for &span in spans.iter() {
+                    if excused_sentences.contains(&answer.tokens[span.start as usize].sentence) {
+                        continue;
+                    }
+                    let quote = self.quote(answer, span);
+                    if evidence.len() < MAX_EVIDENCE && !evidence.contains(&quote) {
+                        evidence.push(quote);
+                    }
+                }
+            }
+            if !evidence.is_empty() {
+                raised.push(RedFlagResult {
+                    id: flag.id.clone(),
+                    label: flag.label.clone(),
+                    why: flag.why.clone(),
+                    evidence,
+                });
+            }
+        }
+        raised
+    }
+
+    /// Does `text` credit the item on its own? Used to check a rubric's examples.
+    pub fn credits(&self, question: &Question, item_id: &str, text: &str) -> Option<bool> {
+        let question_index = self.content.questions.iter().position(|q| q.id == question.id)?;
+        let position = question.items.iter().position(|item| item.id == item_id)?;
+        let item = &question.items[position];
+        let answer = self.analyze(text);
+        let mut spans = Vec::new();
+        let (matched, _, _) = self.evaluate(
+            &answer,
+            &self.questions[question_index].items[position].patterns,
+            item.negatable,
+            &mut spans,
+        );
+        Some(matched >= item.at_least)
+    }
+
+    /// Every rubric example that is not credited and near miss that is, as
+    /// (origin, item id, problem) lines for `check` and the content tests.
+    pub fn example_failures(&self) -> Vec<String> {
+        let mut failures = Vec::new();
+        let mut seen_generic = Vec::new();
+        for question in &self.content.questions {
+            for item in &question.items {
+                if item.generic {
+                    if seen_generic.contains(&item.id) {
+                        continue;
+                    }
+                    seen_generic.push(item.id.clone());
+                }
+                for example in &item.examples {
+                    if self.credits(question, &item.id, example) == Some(false) {
+                        failures
+                            .push(format!("{}: item `{}`: example is not credited: {example:?}", item.origin, item.id));
+                    }
+                }
+                for near_miss in &item.near_misses {
+                    if self.credits(question, &item.id, near_miss) == Some(true) {
+                        failures
+                            .push(format!("{}: item `{}`: near miss is credited: {near_miss:?}", item.origin, item.id));
+                    }
+                }
+            }
+        }
+        failures
+    }
+}

@@ -1,0 +1,268 @@
+//! The `design-coach` command line.
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use design_coach::content::{self, Content, Source};
+use design_coach::grading::Grader;
+use design_coach::{eval, terminal};
+use serde::Serialize;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "design-coach", version, about = "A coach for system design interviews.")]
+struct Cli {
+    /// Read the content from DIR (holding prompts/ and rubrics/) instead of the built-in content.
+    #[arg(long, global = true, value_name = "DIR")]
+    content: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the design questions.
+    Questions {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Grade answers against a question's rubric.
+    Grade {
+        /// The question id (see `design-coach questions`).
+        #[arg(long)]
+        question: String,
+        /// Grade against one step only (default: the whole answer against every step).
+        #[arg(long)]
+        step: Option<String>,
+        /// Print one JSON object per file instead of a report.
+        #[arg(long)]
+        json: bool,
+        /// Answer files; `-` reads stdin.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Validate all content, including every rubric example and near miss.
+    Check {
+        /// Print JSON counts instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure rubric items against a labelled CSV: question,step,item,expected,response.
+    Eval {
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn source(cli: &Cli) -> Source {
+    cli.content.clone().map_or(Source::Embedded, Source::Directory)
+}
+
+fn load(cli: &Cli) -> Result<Content> {
+    let started = std::time::Instant::now();
+    let content = content::load(&source(cli)).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    tracing::debug!(elapsed = ?started.elapsed(), questions = content.questions.len(), "content loaded");
+    Ok(content)
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Questions { json } => questions(&load(&cli)?, *json),
+        Command::Grade { question, step, json, files } => {
+            grade(Grader::new(load(&cli)?), question, step.as_deref(), *json, files)
+        }
+        Command::Check { json } => check(&cli, *json),
+        Command::Eval { file } => {
+            let grader = Grader::new(load(&cli)?);
+            let input = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+            let report = eval::evaluate(&grader, input)?;
+            print!("{}", eval::render(&report));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct StepSummary<'a> {
+    id: &'a str,
+    title: &'a str,
+    minutes: u32,
+}
+
+#[derive(Serialize)]
+struct QuestionSummary<'a> {
+    id: &'a str,
+    title: &'a str,
+    difficulty: content::Difficulty,
+    tags: &'a [String],
+    framework: &'a str,
+    steps: Vec<StepSummary<'a>>,
+}
+
+fn questions(content: &Content, json: bool) -> Result<ExitCode> {
+    let summaries: Vec<QuestionSummary<'_>> = content
+        .questions
+        .iter()
+        .map(|question| QuestionSummary {
+            id: &question.id,
+            title: &question.title,
+            difficulty: question.difficulty,
+            tags: &question.tags,
+            framework: &question.framework,
+            steps: content
+                .framework(&question.framework)
+                .map(|framework| {
+                    framework
+                        .steps
+                        .iter()
+                        .map(|step| StepSummary { id: &step.id, title: &step.title, minutes: step.minutes })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &summaries)?;
+        writeln!(out)?;
+    } else {
+        for summary in &summaries {
+            writeln!(out, "{:<24} {:<7} {:<6} {}", summary.id, summary.difficulty, summary.framework, summary.title)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct GradeLine<'a> {
+    file: String,
+    #[serde(flatten)]
+    grade: &'a design_coach::grading::Grade,
+}
+
+#[derive(Serialize)]
+struct ErrorLine {
+    file: String,
+    error: String,
+}
+
+fn grade(grader: Grader, question: &str, step: Option<&str>, json: bool, files: &[PathBuf]) -> Result<ExitCode> {
+    // Unknown ids are a usage error, reported once rather than per file.
+    let found = grader.question(question)?;
+    let title = found.title.clone();
+    if let Some(step) = step {
+        grader.grade(question, Some(step), "")?;
+    }
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut failed = false;
+    for (position, path) in files.iter().enumerate() {
+        let name = path.display().to_string();
+        let text = match terminal::read_answer(path) {
+            Ok(text) => text,
+            Err(error) => {
+                failed = true;
+                if json {
+                    serde_json::to_writer(&mut out, &ErrorLine { file: name, error: error.to_string() })?;
+                    writeln!(out)?;
+                } else {
+                    out.flush()?;
+                    eprintln!("error: {error}");
+                }
+                continue;
+            }
+        };
+        let graded = grader.grade(question, step, &text)?;
+        if json {
+            serde_json::to_writer(&mut out, &GradeLine { file: name, grade: &graded })?;
+            writeln!(out)?;
+        } else {
+            if position > 0 {
+                writeln!(out)?;
+            }
+            if files.len() > 1 {
+                writeln!(out, "== {name}")?;
+            }
+            write!(out, "{}", terminal::render_grade(&graded, &title))?;
+        }
+    }
+    out.flush()?;
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+#[derive(Serialize)]
+struct CheckSummary {
+    ok: bool,
+    frameworks: usize,
+    questions: usize,
+    rubric_items: usize,
+    concepts: usize,
+    quiz_items: usize,
+    quiz_topics: usize,
+    problems: Vec<String>,
+}
+
+fn check(cli: &Cli, json: bool) -> Result<ExitCode> {
+    let (content, mut problems) = match content::load(&source(cli)) {
+        Ok(content) => (Some(content), Vec::new()),
+        Err(errors) => (None, errors.0.iter().map(ToString::to_string).collect()),
+    };
+    let mut summary = CheckSummary {
+        ok: false,
+        frameworks: 0,
+        questions: 0,
+        rubric_items: 0,
+        concepts: 0,
+        quiz_items: 0,
+        quiz_topics: 0,
+        problems: Vec::new(),
+    };
+    if let Some(content) = content {
+        summary.frameworks = content.frameworks.len();
+        summary.questions = content.questions.len();
+        summary.rubric_items = content.rubric_item_count();
+        summary.concepts = content.concepts.len();
+        summary.quiz_items = content.quiz.len();
+        summary.quiz_topics = content.quiz_topics().len();
+        problems.extend(Grader::new(content).example_failures());
+    }
+    summary.ok = problems.is_empty();
+    summary.problems = problems;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        for problem in &summary.problems {
+            eprintln!("{problem}");
+        }
+        if !summary.ok {
+            bail!("the content has {} problem(s); see above", summary.problems.len());
+        }
+        println!(
+            "content ok: {} frameworks, {} questions, {} rubric items, {} concepts, {} quiz items in {} topics",
+            summary.frameworks,
+            summary.questions,
+            summary.rubric_items,
+            summary.concepts,
+            summary.quiz_items,
+            summary.quiz_topics
+        );
+    }
+    Ok(if summary.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
