@@ -2,13 +2,17 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use design_coach::content::{self, Content, Source};
+use design_coach::coach::{Coach, Learner, QuestionChoice, SystemClock};
+use design_coach::content::{self, Content, Difficulty, Source};
 use design_coach::grading::Grader;
+use design_coach::store::{Platform, Store};
+use design_coach::terminal::practice::{self, PracticeOptions};
 use design_coach::{eval, terminal};
 use serde::Serialize;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(name = "design-coach", version, about = "A coach for system design interviews.")]
@@ -54,6 +58,39 @@ enum Command {
         #[arg(value_name = "FILE.csv")]
         file: PathBuf,
     },
+    /// Practise a design question step by step in the terminal.
+    Practice {
+        /// The question id (default: a random one you have not done recently).
+        #[arg(long)]
+        question: Option<String>,
+        /// The framework to walk through (default: the question's own).
+        #[arg(long)]
+        framework: Option<String>,
+        /// Pick a random question of this difficulty (easy, medium, hard).
+        #[arg(long)]
+        difficulty: Option<String>,
+        /// Pick a random question with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Continue your unfinished session.
+        #[arg(long, conflicts_with_all = ["question", "framework", "difficulty", "tag"])]
+        resume: bool,
+    },
+    /// A multiple-choice concept quiz, answered by letter.
+    Quiz {
+        /// Only this topic (default: all topics).
+        #[arg(long)]
+        topic: Option<String>,
+        /// How many questions.
+        #[arg(long, default_value_t = 5)]
+        count: usize,
+    },
+    /// Your streak, scores per step and weakest concepts.
+    Progress {
+        /// Print JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -89,6 +126,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             grade(Grader::new(load(&cli)?), question, step.as_deref(), *json, files)
         }
         Command::Check { json } => check(&cli, *json),
+        Command::Practice { .. } | Command::Quiz { .. } | Command::Progress { .. } => {
+            let grader = Grader::new(load(&cli)?);
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(local_coach(grader, &cli.command))
+        }
         Command::Eval { file } => {
             let grader = Grader::new(load(&cli)?);
             let input = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
@@ -97,6 +139,65 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The terminal learner: the login name, in the time zone `TZ` names (if it is an IANA name).
+async fn local_learner(store: &Store) -> Result<Learner> {
+    let name = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "local".into());
+    let now = chrono::Utc::now();
+    let mut user = store.user(Platform::Local, &name, &name, now).await?;
+    if let Ok(zone) = std::env::var("TZ")
+        && zone.parse::<chrono_tz::Tz>().is_ok()
+        && user.timezone.as_deref() != Some(zone.as_str())
+    {
+        store.set_timezone(user.id, Some(&zone)).await?;
+        user.timezone = Some(zone);
+    }
+    Ok(Learner { user, place: "terminal".into(), server_id: None, server_timezone: None })
+}
+
+async fn local_coach(grader: Grader, command: &Command) -> Result<ExitCode> {
+    let url = Store::url_from_env();
+    let store = Store::open(&url).await?;
+    let coach = Coach::new(Arc::new(grader));
+    let learner = local_learner(&store).await?;
+    let clock = SystemClock;
+    let context = practice::Context { coach: &coach, store: &store, clock: &clock, learner: &learner };
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut out = std::io::stdout().lock();
+    let result = match command {
+        Command::Practice { question, framework, difficulty, tag, resume } => {
+            let difficulty = match difficulty.as_deref() {
+                None => None,
+                Some(text) => Some(Difficulty::parse(text).with_context(|| {
+                    format!("--difficulty {text:?} must be one of {}", Difficulty::NAMES.join(", "))
+                })?),
+            };
+            let options = PracticeOptions {
+                choice: QuestionChoice { id: question.clone(), difficulty, tag: tag.clone() },
+                framework: framework.clone(),
+                resume: *resume,
+            };
+            practice::practice(&context, &options, &mut input, &mut out).await
+        }
+        Command::Quiz { topic, count } => {
+            practice::quiz(&context, topic.as_deref(), *count, &mut input, &mut out).await
+        }
+        Command::Progress { json } => {
+            let progress = coach.progress(&store, &clock, &learner).await?;
+            if *json {
+                serde_json::to_writer_pretty(&mut out, &progress)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", practice::render_progress(&progress, learner.today(chrono::Utc::now())))?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    };
+    store.close().await;
+    result.map(|()| ExitCode::SUCCESS)
 }
 
 #[derive(Serialize)]

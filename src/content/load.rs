@@ -280,7 +280,8 @@ impl Validator {
         required(red_flags_file, "rubrics/red_flags.toml", &mut self.errors);
 
         let frameworks = frameworks_file.map(|at| self.frameworks(at)).unwrap_or_default();
-        let concepts = concepts_file.map(|at| self.concepts(at)).unwrap_or_default();
+        let mut concept_quiz_topics = Vec::new();
+        let concepts = concepts_file.map(|at| self.concepts(at, &mut concept_quiz_topics)).unwrap_or_default();
         let concept_ids: FxHashSet<String> = concepts.iter().map(|concept| concept.id.clone()).collect();
         let lexicon = lexicon_file.and_then(|at| self.lexicon(at, &concept_ids));
         let generic = generic_file.map(|at| self.generic_items(at, &frameworks, &concept_ids)).unwrap_or_default();
@@ -288,6 +289,12 @@ impl Validator {
         let red_flags = red_flags_file.map(|at| self.red_flags(at, &concept_ids)).unwrap_or_default();
         let questions = self.questions(&question_files, &rubric_files, &frameworks, &concept_ids, &generic);
         let quiz = self.quiz(&quiz_files);
+        for (at, span, topic) in concept_quiz_topics {
+            if !quiz.iter().any(|item| item.topic == topic) {
+                let hint = did_you_mean(&topic, quiz.iter().map(|item| item.topic.as_str()));
+                self.error(at, span, format!("quiz_topic `{topic}` has no quiz items{hint}"));
+            }
+        }
         Content {
             frameworks,
             questions,
@@ -364,7 +371,11 @@ impl Validator {
         frameworks
     }
 
-    fn concepts(&mut self, at: At<'_>) -> Vec<Concept> {
+    fn concepts<'f>(
+        &mut self,
+        at: At<'f>,
+        quiz_topics: &mut Vec<(At<'f>, std::ops::Range<usize>, String)>,
+    ) -> Vec<Concept> {
         let Some(file) = self.parse::<raw::ConceptsFile>(at) else { return Vec::new() };
         let mut concepts: Vec<Concept> = Vec::new();
         for raw in file.concept {
@@ -380,7 +391,10 @@ impl Validator {
             }
             let mut terms = self.patterns(at, raw.terms.get_ref(), false);
             terms.extend(self.patterns(at, &raw.misspellings, false));
-            concepts.push(Concept { id, label: raw.label, terms });
+            if let Some(topic) = &raw.quiz_topic {
+                quiz_topics.push((at, topic.span(), topic.get_ref().clone()));
+            }
+            concepts.push(Concept { id, label: raw.label, quiz_topic: raw.quiz_topic.map(|t| t.into_inner()), terms });
         }
         concepts
     }
@@ -400,6 +414,7 @@ impl Validator {
             reasoning,
             units: self.words(at, &file.units),
             buzzword_flag: BuzzwordFlag {
+                steps: file.buzzword_flag.steps,
                 id: file.buzzword_flag.id,
                 label: file.buzzword_flag.label,
                 why: file.buzzword_flag.why,
@@ -581,6 +596,13 @@ impl Validator {
                 Some((rubric_at, rubric)) => {
                     for raw_item in rubric.item {
                         let (id_span, step_span) = (raw_item.id.span(), raw_item.step.span());
+                        if let Some(only) = &raw_item.frameworks {
+                            self.error(
+                                rubric_at,
+                                only.span(),
+                                "`frameworks` is only for items in rubrics/generic.toml",
+                            );
+                        }
                         let item = self.item(rubric_at, raw_item, concepts, false);
                         if items.iter().any(|existing: &RubricItem| existing.id == item.id)
                             || generic.iter().any(|(existing, _)| existing.id == item.id)
@@ -797,7 +819,7 @@ fn empty_lexicon() -> Lexicon {
         function_words: Vec::new(),
         reasoning: Vec::new(),
         units: Vec::new(),
-        buzzword_flag: BuzzwordFlag { id: String::new(), label: String::new(), why: String::new() },
+        buzzword_flag: BuzzwordFlag { steps: Vec::new(), id: String::new(), label: String::new(), why: String::new() },
     }
 }
 

@@ -147,10 +147,22 @@ pub struct RubricItem {
     pub origin: Origin,
 }
 
+impl RubricItem {
+    /// The concepts the item's patterns refer to, for progress by concept.
+    pub fn concepts(&self) -> Vec<&str> {
+        let mut concepts: Vec<&str> = self.any.iter().flat_map(|pattern| pattern.concepts()).collect();
+        concepts.sort_unstable();
+        concepts.dedup();
+        concepts
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Concept {
     pub id: String,
     pub label: String,
+    /// The quiz topic that drills this concept, if any.
+    pub quiz_topic: Option<String>,
     /// Terms and misspellings, as plain phrases.
     pub terms: Vec<Pattern>,
 }
@@ -169,6 +181,8 @@ pub struct Lexicon {
 
 #[derive(Debug, Clone)]
 pub struct BuzzwordFlag {
+    /// The rubric steps whose items count toward the flag.
+    pub steps: Vec<String>,
     pub id: String,
     pub label: String,
     pub why: String,

@@ -101,6 +101,8 @@ pub struct RawConcept {
     pub terms: S<Vec<S<String>>>,
     #[serde(default)]
     pub misspellings: Vec<S<String>>,
+    #[serde(default)]
+    pub quiz_topic: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +166,7 @@ pub struct LexiconFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBuzzwordFlag {
+    pub steps: Vec<String>,
     pub id: String,
     pub label: String,
     pub why: String,

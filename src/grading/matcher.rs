@@ -18,6 +18,9 @@ pub struct CompiledPattern {
     near: Vec<(u32, CompiledPhrase)>,
 }
 
+/// No phrase spans more tokens than this (patterns have at most 12 words, a concept term a few more).
+const MAX_PHRASE_TOKENS: u32 = 32;
+
 /// Token range `[start, end)` of one occurrence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
@@ -29,11 +32,17 @@ pub struct Span {
 pub struct Compiler<'c> {
     pub vocabulary: Vocabulary,
     concepts: FxHashMap<&'c str, CompiledSlot>,
+    /// Ids of the concept dictionary's words.
+    pub dictionary_words: Vec<u32>,
 }
 
 impl<'c> Compiler<'c> {
     pub fn new(concepts: &'c [crate::content::Concept]) -> Self {
-        let mut compiler = Compiler { vocabulary: Vocabulary::default(), concepts: FxHashMap::default() };
+        let mut compiler = Compiler {
+            vocabulary: Vocabulary::default(),
+            concepts: FxHashMap::default(),
+            dictionary_words: Vec::new(),
+        };
         for concept in concepts {
             let mut slot: CompiledSlot = Vec::new();
             for term in &concept.terms {
@@ -43,7 +52,9 @@ impl<'c> Compiler<'c> {
                     if let Slot::Words(words) = word_slot
                         && let Some(word) = words.first()
                     {
-                        sequence.extend(compiler.word(word).iter());
+                        let ids = compiler.word(word);
+                        compiler.dictionary_words.extend(ids.iter());
+                        sequence.extend(ids.iter());
                     }
                 }
                 if !sequence.is_empty() && !slot.iter().any(|existing| existing[..] == sequence[..]) {
@@ -139,10 +150,7 @@ impl<'a> Index<'a> {
             let Some(&head) = sequence.first() else { continue };
             for position in self.positions(head) {
                 if let Some(end) = self.slots_from(&phrase.slots, position as usize, true) {
-                    let span = Span { start: position, end: end as u32 };
-                    if !out.contains(&span) {
-                        out.push(span);
-                    }
+                    out.push(Span { start: position, end: end as u32 });
                 }
             }
         }
@@ -152,10 +160,12 @@ impl<'a> Index<'a> {
         b.start.saturating_sub(a.end).max(a.start.saturating_sub(b.end))
     }
 
-    /// Every occurrence of `pattern`, in no particular order.
+    /// Every occurrence of `pattern`, sorted by start.
     pub fn occurrences(&self, pattern: &CompiledPattern, out: &mut Vec<Span>) {
         out.clear();
         self.phrase(&pattern.first, out);
+        out.sort_unstable_by_key(|span| (span.start, span.end));
+        out.dedup();
         if pattern.near.is_empty() || out.is_empty() {
             return;
         }
@@ -163,6 +173,8 @@ impl<'a> Index<'a> {
         for (_, phrase) in &pattern.near {
             let mut spans = Vec::new();
             self.phrase(phrase, &mut spans);
+            spans.sort_unstable_by_key(|span| (span.start, span.end));
+            spans.dedup();
             if spans.is_empty() {
                 out.clear();
                 return;
@@ -173,10 +185,17 @@ impl<'a> Index<'a> {
             let sentence = self.tokens[span.start as usize].sentence;
             let mut previous = *span;
             for ((distance, _), candidates) in pattern.near.iter().zip(&near_occurrences) {
-                let found = candidates.iter().copied().filter(|candidate| {
-                    Self::gap(previous, *candidate) <= *distance
-                        && self.tokens[candidate.start as usize].sentence == sentence
-                });
+                // Candidates are sorted by start; only those starting near `previous` can be close.
+                let lowest = previous.start.saturating_sub(*distance + MAX_PHRASE_TOKENS);
+                let first = candidates.partition_point(|candidate| candidate.start < lowest);
+                let highest = previous.end + *distance;
+                // A phrase is never "near" itself: the two must not overlap.
+                let found =
+                    candidates[first..].iter().copied().take_while(|c| c.start <= highest).filter(|candidate| {
+                        (candidate.start >= previous.end || previous.start >= candidate.end)
+                            && Self::gap(previous, *candidate) <= *distance
+                            && self.tokens[candidate.start as usize].sentence == sentence
+                    });
                 let Some(found) = found.min_by_key(|candidate| Self::gap(previous, *candidate)) else {
                     return false;
                 };

@@ -14,9 +14,9 @@ const NEGATION_WINDOW_BEFORE: usize = 3;
 /// Words after a match that may dismiss it ("a cache is not needed").
 const DISMISSAL_WINDOW_AFTER: usize = 4;
 /// Credit for an item whose only evidence stands in a bare list, once the answer is flagged.
-const BARE_CREDIT: f64 = 0.25;
+const BARE_CREDIT: f64 = 0.2;
 /// Highest score of an answer flagged as a buzzword list.
-const BUZZWORD_CAP: u32 = 30;
+const BUZZWORD_CAP: u32 = 25;
 /// A flagged answer has at least this many bare hits, and they are most of its hits.
 const BUZZWORD_MIN_BARE_HITS: usize = 3;
 /// Quotes kept per item; more would not help the learner.
@@ -136,6 +136,18 @@ impl Grade {
     }
 }
 
+/// The answer's text in `range`, on one line and shortened around the middle if long.
+fn quote_range(text: &str, (start, end): (usize, usize)) -> Quote {
+    let collapsed: String = text[start..end].split_whitespace().collect::<Vec<_>>().join(" ");
+    let chars: Vec<char> = collapsed.chars().collect();
+    if chars.len() <= MAX_QUOTE_CHARS {
+        return collapsed;
+    }
+    let head: String = chars[..MAX_QUOTE_CHARS / 2].iter().collect();
+    let tail: String = chars[chars.len() - MAX_QUOTE_CHARS / 2..].iter().collect();
+    format!("{} \u{2026} {}", head.trim_end(), tail.trim_start())
+}
+
 /// An answer tokenised once, ready to be graded against any question or step.
 pub struct Answer<'t> {
     text: &'t str,
@@ -143,7 +155,10 @@ pub struct Answer<'t> {
     by_id: Vec<(u32, u32)>,
     /// Per line: does it read as a bare list (no sentence, no reasoning)?
     bare_line: Vec<bool>,
-    quantities: Vec<Span>,
+    /// Fewer than a quarter of the lines give a reason: a precondition of the buzzword flag, so
+    /// terse notes with some reasoning are not taken for a list of buzzwords.
+    mostly_unreasoned: bool,
+    quantities: Vec<(usize, usize)>,
 }
 
 impl Answer<'_> {
@@ -204,6 +219,7 @@ impl Grader {
         let function = intern_set(&lexicon.function_words);
         // "10K", "5 TB" and "200ms" all reach the grader as a number followed by a unit word.
         let unit = intern_set(&lexicon.units);
+        let dictionary_word = compiler.dictionary_words.clone();
         let vocabulary = compiler.vocabulary;
         let size = vocabulary.len() + 1;
         let to_set = |ids: &[u32]| {
@@ -214,7 +230,7 @@ impl Grader {
             set
         };
         Grader {
-            classes: WordClasses { clause_break: to_set(&clause_break) },
+            classes: WordClasses { clause_break: to_set(&clause_break), dictionary_word: to_set(&dictionary_word) },
             words: WordSets {
                 negation: to_set(&negation),
                 dismissal: to_set(&dismissal),
@@ -250,13 +266,17 @@ impl Grader {
         text::tokenize(text, &self.vocabulary, &self.classes, &mut tokens);
         let mut by_id = Vec::with_capacity(tokens.len());
         Index::build(&tokens, &mut by_id);
-        let mut answer = Answer { text, tokens, by_id, bare_line: Vec::new(), quantities: Vec::new() };
+        let mut answer =
+            Answer { text, tokens, by_id, bare_line: Vec::new(), mostly_unreasoned: false, quantities: Vec::new() };
         answer.quantities = self.find_quantities(&answer);
-        answer.bare_line = self.classify_lines(&answer);
+        let (bare_line, written, with_reasons) = self.classify_lines(&answer);
+        answer.bare_line = bare_line;
+        answer.mostly_unreasoned = with_reasons * 4 < written;
         answer
     }
 
-    fn find_quantities(&self, answer: &Answer<'_>) -> Vec<Span> {
+    /// Numbers with units, as byte ranges of the answer: "10K RPS", "3 TB", "99.9%", "$5".
+    fn find_quantities(&self, answer: &Answer<'_>) -> Vec<(usize, usize)> {
         let text = answer.text;
         let tokens = &answer.tokens;
         let mut found = Vec::new();
@@ -264,28 +284,41 @@ impl Grader {
             if !token.numeric {
                 continue;
             }
-            let next_char = text[token.end as usize..].chars().next();
-            let before = text[..token.start as usize].chars().next_back();
-            let next_is_unit = tokens.get(i + 1).is_some_and(|next| {
-                has(&self.words.unit, next.id)
-                    && !next.hard_before
-                    && next.start as usize - token.end as usize <= 2
-                    && !text[token.end as usize..next.start as usize].contains('\n')
-            });
-            if next_is_unit || next_char == Some('%') || before == Some('$') {
-                let end = if next_is_unit { i + 2 } else { i + 1 };
-                found.push(Span { start: i as u32, end: end as u32 });
+            let (start, mut end) = (token.start as usize, token.end as usize);
+            // Up to three unit words may follow: "10K RPS", "5 TB per year".
+            let mut units = 0;
+            while units < 3 {
+                let Some(next) = tokens.get(i + 1 + units) else { break };
+                let gap = &text[end..next.start as usize];
+                if !has(&self.words.unit, next.id) || next.hard_before || gap.len() > 2 || gap.contains('\n') {
+                    break;
+                }
+                end = next.end as usize;
+                units += 1;
+            }
+            let percent = units == 0 && text[end..].starts_with('%');
+            let dollar = text[..start].ends_with('$');
+            if units > 0 || percent || dollar {
+                let start = if dollar { start - 1 } else { start };
+                let end = if percent { end + 1 } else { end };
+                found.push((start, end));
             }
         }
         found
     }
 
-    fn classify_lines(&self, answer: &Answer<'_>) -> Vec<bool> {
+    /// Per line, whether it reads as a bare list; and how many lines have words and reasons.
+    fn classify_lines(&self, answer: &Answer<'_>) -> (Vec<bool>, usize, usize) {
         let lines = answer.tokens.last().map_or(0, |token| token.line as usize + 1);
         let mut words = vec![0usize; lines];
         let mut function = vec![0usize; lines];
         let mut separators = vec![0usize; lines];
         let mut reasoned = vec![false; lines];
+        // Endpoints, code and arrow diagrams are notation, not lists of buzzwords.
+        let mut notation = vec![false; lines];
+        for (line, text) in answer.text.split('\n').enumerate().take(lines) {
+            notation[line] = text.contains(['{', '}', '(', ')', '=', '/', '\u{2192}']) || text.contains("->");
+        }
         for (i, token) in answer.tokens.iter().enumerate() {
             let line = token.line as usize;
             words[line] += 1;
@@ -305,28 +338,21 @@ impl Grader {
                 reasoned[answer.tokens[span.start as usize].line as usize] = true;
             }
         }
-        (0..lines)
+        let bare: Vec<bool> = (0..lines)
             .map(|line| {
                 let comma_list = separators[line] >= 2 && separators[line] * 3 >= words[line];
-                !reasoned[line] && (function[line] < 2 || comma_list)
+                !reasoned[line] && !notation[line] && (function[line] < 2 || comma_list)
             })
-            .collect()
+            .collect();
+        let written = (0..lines).filter(|&line| words[line] > 0).count();
+        let with_reasons = (0..lines).filter(|&line| words[line] > 0 && reasoned[line]).count();
+        (bare, written, with_reasons)
     }
 
     fn quote(&self, answer: &Answer<'_>, span: Span) -> Quote {
         let first = &answer.tokens[span.start as usize];
         let last = &answer.tokens[span.end.saturating_sub(1).max(span.start) as usize];
-        let raw = &answer.text[first.start as usize..last.end as usize];
-        let collapsed: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-        if collapsed.chars().count() <= MAX_QUOTE_CHARS {
-            return collapsed;
-        }
-        let head: String = collapsed.chars().take(MAX_QUOTE_CHARS / 2).collect();
-        let tail: String = {
-            let chars: Vec<char> = collapsed.chars().collect();
-            chars[chars.len() - MAX_QUOTE_CHARS / 2..].iter().collect()
-        };
-        format!("{} \u{2026} {}", head.trim_end(), tail.trim_start())
+        quote_range(answer.text, (first.start as usize, last.end as usize))
     }
 
     fn negated(&self, tokens: &[Token], span: Span) -> bool {
@@ -376,7 +402,6 @@ impl Grader {
         let mut bare = true;
         for pattern in patterns {
             index.occurrences(pattern, spans);
-            spans.sort_unstable_by_key(|span| span.start);
             let mut credited = false;
             for &span in spans.iter() {
                 if negatable && self.negated(&answer.tokens, span) {
@@ -460,13 +485,16 @@ impl Grader {
         let mut spans = Vec::new();
         let mut items = Vec::new();
         let mut bare_flags = Vec::new();
+        let mut design_hits = 0;
         for (item, compiled_item) in question.items.iter().zip(&compiled.items) {
             if !in_scope(item) {
                 continue;
             }
             let (matched, evidence, bare) = self.evaluate(answer, &compiled_item.patterns, item.negatable, &mut spans);
             let hit = matched >= item.at_least;
-            bare_flags.push(hit && bare);
+            let design_step = self.content.lexicon.buzzword_flag.steps.contains(&item.step);
+            bare_flags.push(hit && bare && design_step);
+            design_hits += usize::from(hit && design_step);
             items.push(ItemResult {
                 id: item.id.clone(),
                 step: item.step.clone(),
@@ -480,9 +508,9 @@ impl Grader {
                 generic: item.generic,
             });
         }
-        let hits = items.iter().filter(|item| item.hit).count();
         let bare_hits = bare_flags.iter().filter(|&&bare| bare).count();
-        let buzzword_list = bare_hits >= BUZZWORD_MIN_BARE_HITS && bare_hits * 2 > hits;
+        let buzzword_list =
+            answer.mostly_unreasoned && bare_hits >= BUZZWORD_MIN_BARE_HITS && bare_hits * 2 > design_hits;
         let mut red_flags = self.red_flags(answer, &mut spans);
         if buzzword_list {
             let flag = &self.content.lexicon.buzzword_flag;
@@ -519,7 +547,7 @@ impl Grader {
             items,
             red_flags,
             checklist: self.checklist(answer, &mut spans),
-            quantities: answer.quantities.iter().map(|&span| self.quote(answer, span)).collect(),
+            quantities: answer.quantities.iter().map(|&range| quote_range(answer.text, range)).collect(),
             words: answer.word_count(),
         }
     }
@@ -533,7 +561,9 @@ impl Grader {
                 let (matched, mut evidence, _) = self.evaluate(answer, &compiled.patterns, true, spans);
                 let quantities_ok = answer.quantities.len() >= check.quantities_at_least;
                 if check.quantities_at_least > 0 {
-                    evidence.extend(answer.quantities.iter().take(MAX_EVIDENCE).map(|&span| self.quote(answer, span)));
+                    evidence.extend(
+                        answer.quantities.iter().take(MAX_EVIDENCE).map(|&range| quote_range(answer.text, range)),
+                    );
                 }
                 let ticked = matched >= check.at_least && quantities_ok;
                 CheckResult {
@@ -568,16 +598,20 @@ impl Grader {
                 index.occurrences(pattern, &mut unless_spans);
                 excused_sentences.extend(unless_spans.iter().map(|span| answer.tokens[span.start as usize].sentence));
             }
+            excused_sentences.sort_unstable();
+            excused_sentences.dedup();
             let mut evidence: Vec<Quote> = Vec::new();
             for pattern in &compiled.any {
                 index.occurrences(pattern, spans);
-                spans.sort_unstable_by_key(|span| span.start);
                 for &span in spans.iter() {
-                    if excused_sentences.contains(&answer.tokens[span.start as usize].sentence) {
+                    if excused_sentences.binary_search(&answer.tokens[span.start as usize].sentence).is_ok() {
                         continue;
                     }
+                    if evidence.len() >= MAX_EVIDENCE {
+                        break;
+                    }
                     let quote = self.quote(answer, span);
-                    if evidence.len() < MAX_EVIDENCE && !evidence.contains(&quote) {
+                    if !evidence.contains(&quote) {
                         evidence.push(quote);
                     }
                 }

@@ -122,11 +122,18 @@ pub struct Token {
 pub struct WordClasses {
     /// Indexed by word id.
     pub clause_break: Vec<bool>,
+    /// Words of the concept dictionary: "WebSocket" stays one word because "websocket" is one,
+    /// while an unknown "VehicleFactory" is read as "vehicle factory".
+    pub dictionary_word: Vec<bool>,
 }
 
 impl WordClasses {
     fn breaks_clause(&self, id: u32) -> bool {
         self.clause_break.get(id as usize).copied().unwrap_or(false)
+    }
+
+    fn in_dictionary(&self, id: u32) -> bool {
+        self.dictionary_word.get(id as usize).copied().unwrap_or(false)
     }
 }
 
@@ -147,6 +154,28 @@ pub fn number_prefix_len(word: &str) -> usize {
     end
 }
 
+/// Splits a word at its camel-case humps: "ParkingLot" -> "Parking", "Lot"; "HTTPServer" ->
+/// "HTTP", "Server". A word without humps is one piece.
+fn camel_case_pieces(text: &str, start: usize, end: usize, pieces: &mut Vec<(usize, usize, bool)>) {
+    let word = &text[start..end];
+    let chars: Vec<(usize, char)> = word.char_indices().collect();
+    let mut piece_start = 0;
+    for i in 1..chars.len() {
+        let (offset, c) = chars[i];
+        let previous = chars[i - 1].1;
+        let next_is_lower = chars.get(i + 1).is_some_and(|(_, n)| n.is_lowercase());
+        // "URLs", "APIs", "ISPs" are plural acronyms, not "UR Ls".
+        let plural_acronym = c == 's' || (chars.len() == i + 2 && chars[i + 1].1 == 's');
+        let hump = c.is_uppercase()
+            && (previous.is_lowercase() || previous.is_uppercase() && next_is_lower && !plural_acronym);
+        if hump && !word[..offset].contains('\'') {
+            pieces.push((start + piece_start, start + offset, false));
+            piece_start = offset;
+        }
+    }
+    pieces.push((start + piece_start, end, false));
+}
+
 fn is_bullet_start(rest: &str) -> bool {
     let rest = rest.trim_start_matches([' ', '\t']);
     let mut chars = rest.chars();
@@ -165,6 +194,7 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
     tokens.clear();
     let bytes = text.as_bytes();
     let mut word = String::with_capacity(32);
+    let mut pieces: Vec<(usize, usize, bool)> = Vec::with_capacity(4);
     let mut clause = 0u32;
     let mut sentence = 0u32;
     let mut line = 0u32;
@@ -208,12 +238,24 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
                 sentence += 1;
             }
             let hard_before = pending_clause || pending_sentence;
-            // "5TB", "10K" and "200ms" are a number and a unit word.
-            let number_end = if numeric { start + number_prefix_len(&text[start..end]) } else { end };
-            for (piece_start, piece_end, piece_numeric) in [(start, number_end, numeric), (number_end, end, false)] {
-                if piece_start == piece_end {
-                    continue;
+            pieces.clear();
+            if numeric {
+                // "5TB", "10K" and "200ms" are a number and a unit word.
+                let number_end = start + number_prefix_len(&text[start..end]);
+                pieces.push((start, number_end, true));
+                if number_end < end {
+                    pieces.push((number_end, end, false));
                 }
+            } else {
+                normalize_word(&text[start..end], &mut word);
+                if !classes.in_dictionary(vocabulary.get(&word)) {
+                    // "VehicleFactory" is two words, unless the whole is known ("WebSocket").
+                    camel_case_pieces(text, start, end, &mut pieces);
+                } else {
+                    pieces.push((start, end, false));
+                }
+            }
+            for &(piece_start, piece_end, piece_numeric) in &pieces {
                 let raw = &text[piece_start..piece_end];
                 if piece_numeric {
                     word.clear();
@@ -259,6 +301,9 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
                 }
             }
             ';' => pending_sentence = true,
+            // "100:1" and "10:30" keep their numbers together.
+            ':' if text[..index].ends_with(|c: char| c.is_ascii_digit())
+                && text[index + 1..].starts_with(|c: char| c.is_ascii_digit()) => {}
             ',' | ':' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | '\u{201c}' | '\u{201d}' | '=' | '<' | '>'
             | '\u{2192}' | '\u{2190}' => pending_clause = true,
             _ => {}
@@ -308,6 +353,23 @@ mod tests {
         for (a, b) in [("redis", "red"), ("status", "state"), ("string", "str"), ("server", "serve"), ("need", "ne")] {
             assert_ne!(norm(a), norm(b));
         }
+    }
+
+    #[test]
+    fn camel_case_splits_unless_the_whole_word_is_known() {
+        let mut vocabulary = Vocabulary::default();
+        for word in ["websocket", "vehicle", "factory", "http", "server", "vehiclefactory"] {
+            vocabulary.intern(word);
+        }
+        let mut tokens = Vec::new();
+        let text = "WebSocket VehicleFactory HTTPServer iPhone URLs ISPs";
+        let mut dictionary_word = vec![false; vocabulary.len() + 1];
+        dictionary_word[vocabulary.get("websocket") as usize] = true;
+        let classes = WordClasses { dictionary_word, ..WordClasses::default() };
+        tokenize(text, &vocabulary, &classes, &mut tokens);
+        let words: Vec<&str> = tokens.iter().map(|t| &text[t.start as usize..t.end as usize]).collect();
+        assert_eq!(words, ["WebSocket", "Vehicle", "Factory", "HTTP", "Server", "i", "Phone", "URLs", "ISPs"]);
+        assert!(!tokens[2].hard_before && !tokens[4].hard_before);
     }
 
     #[test]

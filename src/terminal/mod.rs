@@ -1,5 +1,7 @@
 //! The terminal front end: reading answers from files or stdin and rendering grades as text.
 
+pub mod practice;
+
 use crate::grading::Grade;
 use std::io::Read;
 use std::path::Path;
@@ -92,6 +94,26 @@ pub fn render_grade(grade: &Grade, title: &str) -> String {
     };
     out.push_str(&format!("{title} ({}) \u{2014} {scope}\n", grade.question));
     out.push_str(&format!("Score {:>3}/100  {}\n", grade.score, score_bar(grade.score, 20)));
+    out.push_str(&render_items(grade));
+    out.push_str("\nInterview checklist:\n");
+    for check in &grade.checklist {
+        let mark = if check.ticked { "\u{2713}" } else { "\u{2717}" };
+        out.push_str(&format!("  {mark} {}", check.label));
+        if check.ticked {
+            if !check.evidence.is_empty() {
+                out.push_str(&format!(": {}", quotes(&check.evidence)));
+            }
+        } else if !check.hint.is_empty() {
+            out.push_str(&format!(" \u{2014} {}", check.hint));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Covered items with their evidence, missed items with their hints, and red flags.
+pub fn render_items(grade: &Grade) -> String {
+    let mut out = String::new();
     let hits: Vec<_> = grade.hits().collect();
     let misses: Vec<_> = grade.misses().collect();
     out.push_str(&format!("\nCovered ({}):\n", hits.len()));
@@ -114,19 +136,6 @@ pub fn render_grade(grade: &Grade, title: &str) -> String {
         for flag in &grade.red_flags {
             out.push_str(&format!("  \u{2691} {}: {}\n    {}\n", flag.label, quotes(&flag.evidence), flag.why));
         }
-    }
-    out.push_str("\nInterview checklist:\n");
-    for check in &grade.checklist {
-        let mark = if check.ticked { "\u{2713}" } else { "\u{2717}" };
-        out.push_str(&format!("  {mark} {}", check.label));
-        if check.ticked {
-            if !check.evidence.is_empty() {
-                out.push_str(&format!(": {}", quotes(&check.evidence)));
-            }
-        } else if !check.hint.is_empty() {
-            out.push_str(&format!(" \u{2014} {}", check.hint));
-        }
-        out.push('\n');
     }
     out
 }
