@@ -107,8 +107,8 @@ pub fn evaluate(grader: &Grader, input: impl Read) -> Result<EvalReport, EvalErr
         };
         let question =
             grader.question(question_id).map_err(|error| EvalError::Row { row, message: error.to_string() })?;
-        let Some(item) = question.items.iter().find(|item| item.id == item_id) else {
-            let suggestion = crate::content::closest(item_id, question.items.iter().map(|item| item.id.as_str()))
+        let Some(item) = question.items.iter().find(|item| &*item.id == item_id) else {
+            let suggestion = crate::content::closest(item_id, question.items.iter().map(|item| &*item.id))
                 .map(|id| format!("; did you mean `{id}`?"))
                 .unwrap_or_default();
             return Err(EvalError::Row {
@@ -116,7 +116,7 @@ pub fn evaluate(grader: &Grader, input: impl Read) -> Result<EvalReport, EvalErr
                 message: format!("question `{question_id}` has no item `{item_id}`{suggestion}"),
             });
         };
-        if !step.is_empty() && item.step != step {
+        if !step.is_empty() && &*item.step != step {
             return Err(EvalError::Row {
                 row,
                 message: format!("item `{item_id}` belongs to step `{}`, not `{step}`", item.step),

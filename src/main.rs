@@ -264,6 +264,48 @@ struct ErrorLine {
     error: String,
 }
 
+/// Files graded together before their results are written, in order.
+const GRADE_BATCH: usize = 256;
+
+/// One file's result, rendered: stdout text, or an error (with its JSON line in --json mode).
+enum Outcome {
+    Graded(String),
+    Failed { json_line: Option<String>, message: String },
+}
+
+struct GradeJob<'a> {
+    grader: &'a Grader,
+    question: &'a str,
+    step: Option<&'a str>,
+    json: bool,
+    title: &'a str,
+    several: bool,
+}
+
+impl GradeJob<'_> {
+    fn run(&self, path: &std::path::Path) -> Result<Outcome> {
+        let name = path.display().to_string();
+        let text = match terminal::read_answer(path) {
+            Ok(text) => text,
+            Err(error) => {
+                let json_line = if self.json {
+                    Some(serde_json::to_string(&ErrorLine { file: name, error: error.to_string() })?)
+                } else {
+                    None
+                };
+                return Ok(Outcome::Failed { json_line, message: error.to_string() });
+            }
+        };
+        let graded = self.grader.grade(self.question, self.step, &text)?;
+        Ok(Outcome::Graded(if self.json {
+            serde_json::to_string(&GradeLine { file: name, grade: &graded })? + "\n"
+        } else {
+            let header = if self.several { format!("== {name}\n") } else { String::new() };
+            header + &terminal::render_grade(&graded, self.title)
+        }))
+    }
+}
+
 fn grade(grader: Grader, question: &str, step: Option<&str>, json: bool, files: &[PathBuf]) -> Result<ExitCode> {
     // Unknown ids are a usage error, reported once rather than per file.
     let found = grader.question(question)?;
@@ -271,38 +313,60 @@ fn grade(grader: Grader, question: &str, step: Option<&str>, json: bool, files: 
     if let Some(step) = step {
         grader.grade(question, Some(step), "")?;
     }
+    let job = GradeJob { grader: &grader, question, step, json, title: &title, several: files.len() > 1 };
+    // Grading is pure, so a batch of files is spread over the cores and written in order.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut failed = false;
-    for (position, path) in files.iter().enumerate() {
-        let name = path.display().to_string();
-        let text = match terminal::read_answer(path) {
-            Ok(text) => text,
-            Err(error) => {
-                failed = true;
-                if json {
-                    serde_json::to_writer(&mut out, &ErrorLine { file: name, error: error.to_string() })?;
-                    writeln!(out)?;
-                } else {
-                    out.flush()?;
-                    eprintln!("error: {error}");
+    let mut written = 0usize;
+    let mut write = |outcomes: Vec<Result<Outcome>>, out: &mut BufWriter<std::io::StdoutLock<'_>>| -> Result<()> {
+        for outcome in outcomes {
+            match outcome? {
+                Outcome::Graded(text) => {
+                    if !json && written > 0 {
+                        writeln!(out)?;
+                    }
+                    out.write_all(text.as_bytes())?;
+                    written += 1;
                 }
-                continue;
+                Outcome::Failed { json_line, message } => {
+                    failed = true;
+                    match json_line {
+                        Some(line) => writeln!(out, "{line}")?,
+                        None => {
+                            out.flush()?;
+                            eprintln!("error: {message}");
+                        }
+                    }
+                }
             }
-        };
-        let graded = grader.grade(question, step, &text)?;
-        if json {
-            serde_json::to_writer(&mut out, &GradeLine { file: name, grade: &graded })?;
-            writeln!(out)?;
-        } else {
-            if position > 0 {
-                writeln!(out)?;
-            }
-            if files.len() > 1 {
-                writeln!(out, "== {name}")?;
-            }
-            write!(out, "{}", terminal::render_grade(&graded, &title))?;
         }
+        Ok(())
+    };
+    // While the workers grade one batch, this thread writes the previous one.
+    let mut previous: Option<Vec<Result<Outcome>>> = None;
+    for batch in files.chunks(GRADE_BATCH) {
+        let per_worker = batch.len().div_ceil(workers).max(1);
+        let outcomes = std::thread::scope(|scope| -> Result<Vec<Result<Outcome>>> {
+            let handles: Vec<_> = batch
+                .chunks(per_worker)
+                .map(|part| scope.spawn(|| part.iter().map(|path| job.run(path)).collect::<Vec<_>>()))
+                .collect();
+            if let Some(done) = previous.take() {
+                write(done, &mut out)?;
+            }
+            Ok(handles
+                .into_iter()
+                .flat_map(|handle| {
+                    handle.join().unwrap_or_else(|_| vec![Err(anyhow::anyhow!("a grading thread failed"))])
+                })
+                .collect())
+        })?;
+        previous = Some(outcomes);
+    }
+    if let Some(done) = previous.take() {
+        write(done, &mut out)?;
     }
     out.flush()?;
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

@@ -44,13 +44,18 @@ fn grade_json_has_the_contract_fields() {
     let items = grade["items"].as_array().unwrap();
     assert!(!items.is_empty());
     for item in items {
-        for field in ["id", "step", "label", "hit", "weight", "evidence", "hint"] {
-            assert!(!item[field].is_null(), "item field {field} is present: {item}");
+        for field in ["id", "step", "label", "hit", "weight", "evidence", "hint", "why"] {
+            assert!(item.get(field).is_some(), "item field {field} is present: {item}");
         }
         if item["hit"] == true {
             assert!(!item["evidence"].as_array().unwrap().is_empty(), "a hit quotes its evidence: {item}");
+            assert!(item["hint"].is_null(), "a covered item needs no hint: {item}");
+        } else {
+            assert!(item["hint"].as_str().is_some_and(|hint| !hint.is_empty()), "a miss has a hint: {item}");
+            assert!(item["evidence"].as_array().unwrap().is_empty());
         }
     }
+    assert!(items.iter().any(|item| item["hit"] == true) && items.iter().any(|item| item["hit"] == false));
     assert!(grade["red_flags"].is_array());
     let checklist = grade["checklist"].as_array().unwrap();
     let ids: Vec<&str> = checklist.iter().map(|c| c["id"].as_str().unwrap()).collect();

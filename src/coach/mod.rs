@@ -276,10 +276,9 @@ impl Coach {
 
     /// Each step of `framework` must grade at least one item of `question`.
     fn check_fit(&self, question: &Question, framework: &Framework) -> Result<()> {
-        let fits = framework
-            .steps
-            .iter()
-            .all(|step| question.items.iter().any(|item| step.covers.contains(&item.step) || step.id == item.step));
+        let fits = framework.steps.iter().all(|step| {
+            question.items.iter().any(|item| step.covers.iter().any(|c| **c == *item.step) || *step.id == *item.step)
+        });
         if fits || framework.id == question.framework {
             return Ok(());
         }
@@ -432,8 +431,8 @@ impl Coach {
         let now = clock.now();
         let answer = self.grader.analyze(&view.draft.text);
         let grade = self.grader.grade_covered(view.question, &view.step.id, &view.step.covers, &answer);
-        let hits: Vec<String> = grade.hits().map(|item| item.id.clone()).collect();
-        let misses: Vec<String> = grade.misses().map(|item| item.id.clone()).collect();
+        let hits: Vec<String> = grade.hits().map(|item| item.id.to_string()).collect();
+        let misses: Vec<String> = grade.misses().map(|item| item.id.to_string()).collect();
         let red_flags: Vec<String> = grade.red_flags.iter().map(|flag| flag.id.clone()).collect();
         let seconds_taken = (now - view.row.step_started_at).num_seconds().max(0) as u64;
         let attempt = store
@@ -464,18 +463,18 @@ impl Coach {
             .question
             .items
             .iter()
-            .filter(|item| view.step.covers.contains(&item.step) || item.step == view.step.id)
-            .filter(|item| !covered.contains(&&item.id))
+            .filter(|item| view.step.covers.iter().any(|step| **step == *item.step) || *item.step == view.step.id)
+            .filter(|item| !covered.iter().any(|id| ***id == *item.id))
             .collect();
         missed.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.generic.cmp(&b.generic)));
         let shown = view.draft.hints_shown as usize;
         let Some(item) = missed.get(shown).copied() else { return Ok(None) };
         store.count_hint(session_id, &view.step.id).await?;
         Ok(Some(HintView {
-            item: item.id.clone(),
-            label: item.label.clone(),
-            hint: item.hint.clone(),
-            why: item.why.clone(),
+            item: item.id.to_string(),
+            label: item.label.to_string(),
+            hint: item.hint.to_string(),
+            why: item.why.to_string(),
             remaining: missed.len() - shown - 1,
         }))
     }
@@ -617,10 +616,10 @@ impl Coach {
             let Some(question) = content.question(question_id) else { continue };
             for (ids, missed) in [(&attempt.hits, false), (&attempt.misses, true)] {
                 for id in ids {
-                    let Some(item) = question.items.iter().find(|item| item.id == *id) else { continue };
+                    let Some(item) = question.items.iter().find(|item| *item.id == **id) else { continue };
                     let concepts = item.concepts();
                     let keys: Vec<(String, String)> = if concepts.is_empty() {
-                        vec![(format!("{}/{}", question.id, item.id), item.label.clone())]
+                        vec![(format!("{}/{}", question.id, item.id), item.label.to_string())]
                     } else {
                         concepts
                             .iter()

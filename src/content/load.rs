@@ -156,11 +156,13 @@ struct Validator {
 struct At<'f> {
     path: &'f str,
     text: &'f str,
+    /// Byte offsets where lines start, to turn spans into line numbers quickly.
+    line_starts: &'f [usize],
 }
 
 impl At<'_> {
     fn line(&self, span: std::ops::Range<usize>) -> usize {
-        line_of(self.text, span.start)
+        self.line_starts.partition_point(|&start| start <= span.start).max(1)
     }
 
     fn origin(&self, span: std::ops::Range<usize>) -> Origin {
@@ -250,8 +252,12 @@ impl Validator {
         let mut question_files = Vec::new();
         let mut rubric_files = Vec::new();
         let mut quiz_files = Vec::new();
-        for file in files {
-            let at = At { path: &file.path, text: &file.text };
+        let line_starts: Vec<Vec<usize>> = files
+            .iter()
+            .map(|file| std::iter::once(0).chain(file.text.match_indices('\n').map(|(i, _)| i + 1)).collect())
+            .collect();
+        for (file, line_starts) in files.iter().zip(&line_starts) {
+            let at = At { path: &file.path, text: &file.text, line_starts };
             match file.path.as_str() {
                 "prompts/frameworks.toml" => frameworks_file = Some(at),
                 "rubrics/concepts.toml" => concepts_file = Some(at),
@@ -448,17 +454,17 @@ impl Validator {
         }
         RubricItem {
             origin: at.origin(raw.id.span()),
-            id,
-            step: raw.step.get_ref().clone(),
-            label: raw.label,
+            id: id.into(),
+            step: raw.step.get_ref().as_str().into(),
+            label: raw.label.into(),
             weight: if weight.is_finite() { weight.clamp(0.0, 10.0) } else { 0.0 },
-            any,
+            any: any.into(),
             at_least,
             negatable: raw.negatable.unwrap_or(true),
-            hint: raw.hint,
-            why: raw.why,
-            examples: raw.examples,
-            near_misses: raw.near_misses,
+            hint: raw.hint.into(),
+            why: raw.why.into(),
+            examples: raw.examples.into(),
+            near_misses: raw.near_misses.into(),
             generic,
         }
     }
@@ -491,7 +497,7 @@ impl Validator {
             if items.iter().any(|(existing, _)| existing.id == item.id) {
                 self.error(at, id_span, format!("duplicate generic item id `{}`", item.id));
             }
-            if !steps.contains(item.step.as_str()) {
+            if !steps.contains(&*item.step) {
                 let hint = did_you_mean(&item.step, steps.iter().copied());
                 self.error(at, step_span, format!("step `{}` is no framework's step{hint}", item.step));
             }
@@ -620,7 +626,7 @@ impl Validator {
                         items.push(item);
                     }
                     for step in &framework.steps {
-                        if !items.iter().any(|item| item.step == step.id) {
+                        if !items.iter().any(|item| *item.step == step.id) {
                             self.error(
                                 rubric_at,
                                 rubric.question.span(),

@@ -130,19 +130,22 @@ impl Question {
     }
 }
 
+/// Shared text: generic items are part of every question and every grade quotes them.
+pub type Text = std::sync::Arc<str>;
+
 #[derive(Debug, Clone)]
 pub struct RubricItem {
-    pub id: String,
-    pub step: String,
-    pub label: String,
+    pub id: Text,
+    pub step: Text,
+    pub label: Text,
     pub weight: f64,
-    pub any: Vec<Pattern>,
+    pub any: std::sync::Arc<[Pattern]>,
     pub at_least: usize,
     pub negatable: bool,
-    pub hint: String,
-    pub why: String,
-    pub examples: Vec<String>,
-    pub near_misses: Vec<String>,
+    pub hint: Text,
+    pub why: Text,
+    pub examples: std::sync::Arc<[String]>,
+    pub near_misses: std::sync::Arc<[String]>,
     pub generic: bool,
     pub origin: Origin,
 }

@@ -5,17 +5,47 @@ use crate::content::pattern::{Pattern, Phrase, Slot};
 use rustc_hash::FxHashMap;
 
 /// A word slot: alternative word-id sequences (a concept term may be several words).
-type CompiledSlot = Vec<Box<[u32]>>;
+/// Shared, because a concept's slot appears in many patterns.
+type CompiledSlot = std::sync::Arc<[Box<[u32]>]>;
 
 #[derive(Debug, Clone)]
 pub struct CompiledPhrase {
     slots: Vec<CompiledSlot>,
+    /// Every word id that can start the phrase: if none is in the answer, nothing matches.
+    heads: Box<[u32]>,
 }
 
+/// A pattern refers to its phrases by id: phrases repeat across patterns (`@cache` is in
+/// dozens), and an answer computes each phrase's occurrences once.
 #[derive(Debug, Clone)]
 pub struct CompiledPattern {
-    first: CompiledPhrase,
-    near: Vec<(u32, CompiledPhrase)>,
+    first: u32,
+    near: Vec<(u32, u32)>,
+}
+
+/// Every distinct phrase of the content.
+#[derive(Debug, Default)]
+pub struct Phrases {
+    list: Vec<CompiledPhrase>,
+    ids: FxHashMap<Vec<CompiledSlot>, u32>,
+}
+
+impl Phrases {
+    fn intern(&mut self, slots: Vec<CompiledSlot>) -> u32 {
+        if let Some(&id) = self.ids.get(&slots) {
+            return id;
+        }
+        let mut heads: Vec<u32> = slots
+            .first()
+            .map(|slot| slot.iter().filter_map(|sequence| sequence.first().copied()).collect())
+            .unwrap_or_default();
+        heads.sort_unstable();
+        heads.dedup();
+        let id = self.list.len() as u32;
+        self.ids.insert(slots.clone(), id);
+        self.list.push(CompiledPhrase { slots, heads: heads.into_boxed_slice() });
+        id
+    }
 }
 
 /// No phrase spans more tokens than this (patterns have at most 12 words, a concept term a few more).
@@ -31,6 +61,7 @@ pub struct Span {
 /// Compiles patterns against a growing vocabulary; concepts expand to their terms.
 pub struct Compiler<'c> {
     pub vocabulary: Vocabulary,
+    pub phrases: Phrases,
     concepts: FxHashMap<&'c str, CompiledSlot>,
     /// Ids of the concept dictionary's words.
     pub dictionary_words: Vec<u32>,
@@ -40,11 +71,12 @@ impl<'c> Compiler<'c> {
     pub fn new(concepts: &'c [crate::content::Concept]) -> Self {
         let mut compiler = Compiler {
             vocabulary: Vocabulary::default(),
+            phrases: Phrases::default(),
             concepts: FxHashMap::default(),
             dictionary_words: Vec::new(),
         };
         for concept in concepts {
-            let mut slot: CompiledSlot = Vec::new();
+            let mut slot: Vec<Box<[u32]>> = Vec::new();
             for term in &concept.terms {
                 // Concept terms are plain phrases of plain words (checked at load).
                 let mut sequence = Vec::new();
@@ -63,7 +95,7 @@ impl<'c> Compiler<'c> {
             }
             // Longer terms first, so "read replica" is preferred over "read" when both fit.
             slot.sort_by_key(|sequence| std::cmp::Reverse(sequence.len()));
-            compiler.concepts.insert(concept.id.as_str(), slot);
+            compiler.concepts.insert(concept.id.as_str(), slot.into());
         }
         compiler
     }
@@ -82,17 +114,17 @@ impl<'c> Compiler<'c> {
         sequence.into_boxed_slice()
     }
 
-    fn phrase(&mut self, phrase: &Phrase) -> CompiledPhrase {
+    fn phrase(&mut self, phrase: &Phrase) -> u32 {
         let slots = phrase
             .slots
             .iter()
             .map(|slot| match slot {
-                Slot::Words(words) => words.iter().map(|word| self.word(word)).collect(),
+                Slot::Words(words) => words.iter().map(|word| self.word(word)).collect::<Vec<_>>().into(),
                 // Unknown concepts are rejected at load; an empty slot simply never matches.
-                Slot::Concept(id) => self.concepts.get(id.as_str()).cloned().unwrap_or_default(),
+                Slot::Concept(id) => self.concepts.get(id.as_str()).cloned().unwrap_or_else(|| Vec::new().into()),
             })
-            .collect();
-        CompiledPhrase { slots }
+            .collect::<Vec<CompiledSlot>>();
+        self.phrases.intern(slots)
     }
 
     pub fn pattern(&mut self, pattern: &Pattern) -> CompiledPattern {
@@ -103,15 +135,62 @@ impl<'c> Compiler<'c> {
     }
 }
 
+/// Occurrences of the phrases an answer has been asked about so far.
+/// (A map rather than a table by phrase id: an answer asks about a few hundred of the many
+/// thousand phrases, and clearing a table that size per answer costs more than it saves.)
+#[derive(Default)]
+pub struct Memo {
+    /// Phrase id to a range of `spans`.
+    ranges: FxHashMap<u32, (u32, u32)>,
+    spans: Vec<Span>,
+}
+
 /// An answer's tokens with a sorted (word id, position) index for quick lookups.
 pub struct Index<'a> {
     pub tokens: &'a [Token],
     by_id: &'a [(u32, u32)],
+    /// Bit per word id: does the answer contain it?
+    present: &'a [u64],
+    phrases: &'a Phrases,
+    memo: &'a std::cell::RefCell<Memo>,
+}
+
+/// Sorts by start and removes duplicates; phrases with one alternative come out sorted already.
+fn sort_spans(spans: &mut Vec<Span>) {
+    let key = |span: &Span| (span.start, span.end);
+    if !spans.windows(2).all(|pair| key(&pair[0]) < key(&pair[1])) {
+        spans.sort_unstable_by_key(key);
+        spans.dedup();
+    }
+}
+
+/// A set of word ids, one bit each.
+pub fn presence(by_id: &[(u32, u32)], vocabulary_size: usize) -> Vec<u64> {
+    let mut bits = vec![0u64; vocabulary_size / 64 + 1];
+    for &(id, _) in by_id {
+        bits[id as usize / 64] |= 1 << (id % 64);
+    }
+    bits
 }
 
 impl<'a> Index<'a> {
-    pub fn new(tokens: &'a [Token], by_id: &'a [(u32, u32)]) -> Self {
-        Index { tokens, by_id }
+    pub fn new(
+        tokens: &'a [Token],
+        by_id: &'a [(u32, u32)],
+        present: &'a [u64],
+        phrases: &'a Phrases,
+        memo: &'a std::cell::RefCell<Memo>,
+    ) -> Self {
+        Index { tokens, by_id, present, phrases, memo }
+    }
+
+    fn contains(&self, id: u32) -> bool {
+        self.present.get(id as usize / 64).is_some_and(|bits| bits & (1 << (id % 64)) != 0)
+    }
+
+    /// Could the phrase occur at all? A cheap test that rules out most patterns of most items.
+    fn may_occur(&self, phrase: &CompiledPhrase) -> bool {
+        phrase.heads.iter().any(|&id| self.contains(id))
     }
 
     pub fn build(tokens: &[Token], by_id: &mut Vec<(u32, u32)>) {
@@ -145,9 +224,12 @@ impl<'a> Index<'a> {
     }
 
     fn phrase(&self, phrase: &CompiledPhrase, out: &mut Vec<Span>) {
-        let Some(first_slot) = phrase.slots.first() else { return };
-        for sequence in first_slot {
-            let Some(&head) = sequence.first() else { continue };
+        // Each distinct first word once: a concept's terms often share it ("load balancer",
+        // "load balancing").
+        for &head in phrase.heads.iter() {
+            if !self.contains(head) {
+                continue;
+            }
             for position in self.positions(head) {
                 if let Some(end) = self.slots_from(&phrase.slots, position as usize, true) {
                     out.push(Span { start: position, end: end as u32 });
@@ -160,26 +242,52 @@ impl<'a> Index<'a> {
         b.start.saturating_sub(a.end).max(a.start.saturating_sub(b.end))
     }
 
+    /// The occurrences of a phrase, sorted by start: computed once per answer, then copied.
+    fn phrase_spans(&self, id: u32, out: &mut Vec<Span>) {
+        out.clear();
+        {
+            let memo = self.memo.borrow();
+            if let Some(&(start, end)) = memo.ranges.get(&id) {
+                out.extend_from_slice(&memo.spans[start as usize..end as usize]);
+                return;
+            }
+        }
+        if let Some(phrase) = self.phrases.list.get(id as usize)
+            && self.may_occur(phrase)
+        {
+            self.phrase(phrase, out);
+            sort_spans(out);
+        }
+        let mut memo = self.memo.borrow_mut();
+        let start = memo.spans.len() as u32;
+        memo.spans.extend_from_slice(out);
+        let end = memo.spans.len() as u32;
+        memo.ranges.insert(id, (start, end));
+    }
+
+    fn could_occur(&self, id: u32) -> bool {
+        self.phrases.list.get(id as usize).is_some_and(|phrase| self.may_occur(phrase))
+    }
+
     /// Every occurrence of `pattern`, sorted by start.
     pub fn occurrences(&self, pattern: &CompiledPattern, out: &mut Vec<Span>) {
         out.clear();
-        self.phrase(&pattern.first, out);
-        out.sort_unstable_by_key(|span| (span.start, span.end));
-        out.dedup();
+        if !self.could_occur(pattern.first) || pattern.near.iter().any(|&(_, phrase)| !self.could_occur(phrase)) {
+            return;
+        }
+        self.phrase_spans(pattern.first, out);
         if pattern.near.is_empty() || out.is_empty() {
             return;
         }
+        let mut candidates = Vec::new();
         let mut near_occurrences: Vec<Vec<Span>> = Vec::with_capacity(pattern.near.len());
-        for (_, phrase) in &pattern.near {
-            let mut spans = Vec::new();
-            self.phrase(phrase, &mut spans);
-            spans.sort_unstable_by_key(|span| (span.start, span.end));
-            spans.dedup();
-            if spans.is_empty() {
+        for &(_, phrase) in &pattern.near {
+            self.phrase_spans(phrase, &mut candidates);
+            if candidates.is_empty() {
                 out.clear();
                 return;
             }
-            near_occurrences.push(spans);
+            near_occurrences.push(std::mem::take(&mut candidates));
         }
         out.retain_mut(|span| {
             let sentence = self.tokens[span.start as usize].sentence;

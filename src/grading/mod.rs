@@ -4,7 +4,7 @@
 mod matcher;
 pub mod text;
 
-use crate::content::{Content, Question, RubricItem};
+use crate::content::{Content, Question, RubricItem, Text};
 use matcher::{CompiledPattern, Compiler, Index, Span};
 use serde::Serialize;
 use text::{Token, WordClasses};
@@ -68,6 +68,7 @@ fn has(set: &[bool], id: u32) -> bool {
 pub struct Grader {
     content: Content,
     vocabulary: text::Vocabulary,
+    phrases: matcher::Phrases,
     classes: WordClasses,
     words: WordSets,
     reasoning: Vec<CompiledPattern>,
@@ -81,16 +82,17 @@ pub type Quote = String;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ItemResult {
-    pub id: String,
-    pub step: String,
-    pub label: String,
+    pub id: Text,
+    pub step: Text,
+    pub label: Text,
     pub hit: bool,
     pub weight: f64,
     /// The share of the weight earned: 1, 0 or, for bare-list evidence in a flagged answer, less.
     pub credit: f64,
     pub evidence: Vec<Quote>,
-    pub hint: String,
-    pub why: String,
+    /// What to add: for a missed item only (None when the item was covered).
+    pub hint: Option<Text>,
+    pub why: Text,
     pub generic: bool,
 }
 
@@ -108,7 +110,8 @@ pub struct CheckResult {
     pub label: String,
     pub ticked: bool,
     pub evidence: Vec<Quote>,
-    pub hint: String,
+    /// For an unticked check only.
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -138,21 +141,34 @@ impl Grade {
 
 /// The answer's text in `range`, on one line and shortened around the middle if long.
 fn quote_range(text: &str, (start, end): (usize, usize)) -> Quote {
-    let collapsed: String = text[start..end].split_whitespace().collect::<Vec<_>>().join(" ");
-    let chars: Vec<char> = collapsed.chars().collect();
-    if chars.len() <= MAX_QUOTE_CHARS {
+    let raw = &text[start..end];
+    let mut collapsed = String::with_capacity(raw.len());
+    let mut chars = 0;
+    for word in raw.split_whitespace() {
+        if !collapsed.is_empty() {
+            collapsed.push(' ');
+            chars += 1;
+        }
+        collapsed.push_str(word);
+        chars += word.chars().count();
+    }
+    if chars <= MAX_QUOTE_CHARS {
         return collapsed;
     }
-    let head: String = chars[..MAX_QUOTE_CHARS / 2].iter().collect();
-    let tail: String = chars[chars.len() - MAX_QUOTE_CHARS / 2..].iter().collect();
+    let half = MAX_QUOTE_CHARS / 2;
+    let head: String = collapsed.chars().take(half).collect();
+    let tail: String = collapsed.chars().skip(chars - half).collect();
     format!("{} \u{2026} {}", head.trim_end(), tail.trim_start())
 }
 
 /// An answer tokenised once, ready to be graded against any question or step.
 pub struct Answer<'t> {
     text: &'t str,
+    phrases: &'t matcher::Phrases,
+    memo: std::cell::RefCell<matcher::Memo>,
     tokens: Vec<Token>,
     by_id: Vec<(u32, u32)>,
+    present: Vec<u64>,
     /// Per line: does it read as a bare list (no sentence, no reasoning)?
     bare_line: Vec<bool>,
     /// Fewer than a quarter of the lines give a reason: a precondition of the buzzword flag, so
@@ -167,7 +183,7 @@ impl Answer<'_> {
     }
 
     fn index(&self) -> Index<'_> {
-        Index::new(&self.tokens, &self.by_id)
+        Index::new(&self.tokens, &self.by_id, &self.present, self.phrases, &self.memo)
     }
 }
 
@@ -220,6 +236,7 @@ impl Grader {
         // "10K", "5 TB" and "200ms" all reach the grader as a number followed by a unit word.
         let unit = intern_set(&lexicon.units);
         let dictionary_word = compiler.dictionary_words.clone();
+        let phrases = compiler.phrases;
         let vocabulary = compiler.vocabulary;
         let size = vocabulary.len() + 1;
         let to_set = |ids: &[u32]| {
@@ -243,6 +260,7 @@ impl Grader {
             checks,
             flags,
             vocabulary,
+            phrases,
             content,
         }
     }
@@ -261,13 +279,23 @@ impl Grader {
     }
 
     /// Tokenises an answer and classifies its lines, once for any number of gradings.
-    pub fn analyze<'t>(&self, text: &'t str) -> Answer<'t> {
+    pub fn analyze<'t>(&'t self, text: &'t str) -> Answer<'t> {
         let mut tokens = Vec::with_capacity(text.len() / 5 + 1);
         text::tokenize(text, &self.vocabulary, &self.classes, &mut tokens);
         let mut by_id = Vec::with_capacity(tokens.len());
         Index::build(&tokens, &mut by_id);
-        let mut answer =
-            Answer { text, tokens, by_id, bare_line: Vec::new(), mostly_unreasoned: false, quantities: Vec::new() };
+        let present = matcher::presence(&by_id, self.vocabulary.len() + 1);
+        let mut answer = Answer {
+            text,
+            phrases: &self.phrases,
+            memo: Default::default(),
+            tokens,
+            by_id,
+            present,
+            bare_line: Vec::new(),
+            mostly_unreasoned: false,
+            quantities: Vec::new(),
+        };
         answer.quantities = self.find_quantities(&answer);
         let (bare_line, written, with_reasons) = self.classify_lines(&answer);
         answer.bare_line = bare_line;
@@ -388,19 +416,24 @@ impl Grader {
         false
     }
 
-    /// Distinct patterns credited, their quotes, and whether all of the evidence is bare.
+    /// Distinct patterns credited (counted up to `enough`), their quotes, and whether all of
+    /// the evidence is bare. Stops early once the outcome and the quotes cannot change.
     fn evaluate(
         &self,
         answer: &Answer<'_>,
         patterns: &[CompiledPattern],
         negatable: bool,
+        enough: usize,
         spans: &mut Vec<Span>,
     ) -> (usize, Vec<Quote>, bool) {
         let index = answer.index();
         let mut matched = 0;
-        let mut quotes: Vec<Quote> = Vec::new();
+        let mut evidence: Vec<Span> = Vec::new();
         let mut bare = true;
         for pattern in patterns {
+            if matched >= enough && evidence.len() >= MAX_EVIDENCE && !bare {
+                break;
+            }
             index.occurrences(pattern, spans);
             let mut credited = false;
             for &span in spans.iter() {
@@ -411,18 +444,22 @@ impl Grader {
                 if !answer.bare_line[answer.tokens[span.start as usize].line as usize] {
                     bare = false;
                 }
-                if quotes.len() < MAX_EVIDENCE {
-                    let quote = self.quote(answer, span);
-                    if !quotes.contains(&quote) {
-                        quotes.push(quote);
-                    }
+                if evidence.len() < MAX_EVIDENCE && !evidence.contains(&span) {
+                    evidence.push(span);
                 }
-                if !bare && quotes.len() >= MAX_EVIDENCE {
+                if !bare && evidence.len() >= MAX_EVIDENCE {
                     break;
                 }
             }
             if credited {
                 matched += 1;
+            }
+        }
+        let mut quotes: Vec<Quote> = Vec::with_capacity(evidence.len());
+        for span in evidence {
+            let quote = self.quote(answer, span);
+            if !quotes.contains(&quote) {
+                quotes.push(quote);
             }
         }
         (matched, quotes, bare)
@@ -480,7 +517,7 @@ impl Grader {
         let compiled = &self.questions[question_index];
         let in_scope = |item: &RubricItem| match scope {
             Scope::Whole => true,
-            Scope::Steps(steps) => steps.contains(&item.step),
+            Scope::Steps(steps) => steps.iter().any(|step| **step == *item.step),
         };
         let mut spans = Vec::new();
         let mut items = Vec::new();
@@ -490,9 +527,10 @@ impl Grader {
             if !in_scope(item) {
                 continue;
             }
-            let (matched, evidence, bare) = self.evaluate(answer, &compiled_item.patterns, item.negatable, &mut spans);
+            let (matched, evidence, bare) =
+                self.evaluate(answer, &compiled_item.patterns, item.negatable, item.at_least, &mut spans);
             let hit = matched >= item.at_least;
-            let design_step = self.content.lexicon.buzzword_flag.steps.contains(&item.step);
+            let design_step = self.content.lexicon.buzzword_flag.steps.iter().any(|step| **step == *item.step);
             bare_flags.push(hit && bare && design_step);
             design_hits += usize::from(hit && design_step);
             items.push(ItemResult {
@@ -503,7 +541,7 @@ impl Grader {
                 weight: item.weight,
                 credit: if hit { 1.0 } else { 0.0 },
                 evidence: if hit { evidence } else { Vec::new() },
-                hint: item.hint.clone(),
+                hint: (!hit).then(|| item.hint.clone()),
                 why: item.why.clone(),
                 generic: item.generic,
             });
@@ -558,7 +596,7 @@ impl Grader {
             .iter()
             .zip(&self.checks)
             .map(|(check, compiled)| {
-                let (matched, mut evidence, _) = self.evaluate(answer, &compiled.patterns, true, spans);
+                let (matched, mut evidence, _) = self.evaluate(answer, &compiled.patterns, true, check.at_least, spans);
                 let quantities_ok = answer.quantities.len() >= check.quantities_at_least;
                 if check.quantities_at_least > 0 {
                     evidence.extend(
@@ -571,7 +609,7 @@ impl Grader {
                     label: check.label.clone(),
                     ticked,
                     evidence: if ticked { evidence } else { Vec::new() },
-                    hint: check.hint.clone(),
+                    hint: (!ticked && !check.hint.is_empty()).then(|| check.hint.clone()),
                 }
             })
             .collect()
@@ -631,7 +669,7 @@ impl Grader {
     /// Does `text` credit the item on its own? Used to check a rubric's examples.
     pub fn credits(&self, question: &Question, item_id: &str, text: &str) -> Option<bool> {
         let question_index = self.content.questions.iter().position(|q| q.id == question.id)?;
-        let position = question.items.iter().position(|item| item.id == item_id)?;
+        let position = question.items.iter().position(|item| &*item.id == item_id)?;
         let item = &question.items[position];
         let answer = self.analyze(text);
         let mut spans = Vec::new();
@@ -639,6 +677,7 @@ impl Grader {
             &answer,
             &self.questions[question_index].items[position].patterns,
             item.negatable,
+            item.at_least,
             &mut spans,
         );
         Some(matched >= item.at_least)
@@ -657,13 +696,13 @@ impl Grader {
                     }
                     seen_generic.push(item.id.clone());
                 }
-                for example in &item.examples {
+                for example in item.examples.iter() {
                     if self.credits(question, &item.id, example) == Some(false) {
                         failures
                             .push(format!("{}: item `{}`: example is not credited: {example:?}", item.origin, item.id));
                     }
                 }
-                for near_miss in &item.near_misses {
+                for near_miss in item.near_misses.iter() {
                     if self.credits(question, &item.id, near_miss) == Some(true) {
                         failures
                             .push(format!("{}: item `{}`: near miss is credited: {near_miss:?}", item.origin, item.id));

@@ -247,8 +247,11 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
                     pieces.push((number_end, end, false));
                 }
             } else {
-                normalize_word(&text[start..end], &mut word);
-                if !classes.in_dictionary(vocabulary.get(&word)) {
+                let humped = text[start..end].chars().skip(1).any(char::is_uppercase);
+                if humped && {
+                    normalize_word(&text[start..end], &mut word);
+                    !classes.in_dictionary(vocabulary.get(&word))
+                } {
                     // "VehicleFactory" is two words, unless the whole is known ("WebSocket").
                     camel_case_pieces(text, start, end, &mut pieces);
                 } else {

@@ -103,8 +103,8 @@ pub fn render_grade(grade: &Grade, title: &str) -> String {
             if !check.evidence.is_empty() {
                 out.push_str(&format!(": {}", quotes(&check.evidence)));
             }
-        } else if !check.hint.is_empty() {
-            out.push_str(&format!(" \u{2014} {}", check.hint));
+        } else if let Some(hint) = &check.hint {
+            out.push_str(&format!(" \u{2014} {hint}"));
         }
         out.push('\n');
     }
@@ -129,7 +129,12 @@ pub fn render_items(grade: &Grade) -> String {
         out.push_str("  nothing\n");
     }
     for item in misses {
-        out.push_str(&format!("  \u{2717} [{}] {} \u{2014} {}\n", item.step, item.label, item.hint));
+        out.push_str(&format!(
+            "  \u{2717} [{}] {} \u{2014} {}\n",
+            item.step,
+            item.label,
+            item.hint.as_deref().unwrap_or("")
+        ));
     }
     if !grade.red_flags.is_empty() {
         out.push_str("\nRed flags:\n");
