@@ -1,7 +1,7 @@
 -- design-coach schema. Times are RFC 3339 UTC text; local dates are YYYY-MM-DD text.
 
 CREATE TABLE users (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused after a user is forgotten
     platform      TEXT NOT NULL,              -- 'local' (terminal) or 'discord'
     external_id   TEXT NOT NULL,              -- login name or Discord user id
     display_name  TEXT NOT NULL DEFAULT '',
@@ -21,7 +21,7 @@ CREATE TABLE servers (
 );
 
 CREATE TABLE sessions (
-    id               INTEGER PRIMARY KEY,
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id          INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     place            TEXT NOT NULL,           -- 'terminal', or a Discord thread id
     server_id        TEXT,                    -- Discord guild, when there is one
