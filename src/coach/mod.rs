@@ -14,8 +14,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use streak::{DayOutcome, Streak};
 
-/// Counts `day` for the learner's streak.
+/// Counts `day` for the learner's streak. Counting is idempotent, so a day already counted
+/// (the common case: every answer after the first of the day) needs no write at all.
 async fn count_day(store: &Store, user_id: i64, day: NaiveDate) -> Result<(Streak, DayOutcome)> {
+    let current = store.streak(user_id).await?;
+    if current.last_active == Some(day) {
+        return Ok((current, DayOutcome::AlreadyCounted));
+    }
     Ok(store.update_streak(user_id, day, |streak| streak.record(day)).await?)
 }
 
@@ -368,7 +373,7 @@ impl Coach {
             .get(row.step_index)
             .ok_or_else(|| CoachError::StaleSession(format!("step {}", row.step_index)))?;
         let draft = store.draft(row.id, &step.id).await?;
-        let attempts = store.attempts(row.id).await?.into_iter().filter(|a| a.step_id == step.id).collect();
+        let attempts = store.step_attempts(row.id, &step.id).await?;
         Ok(SessionView { row, question, framework, step, draft, attempts })
     }
 
@@ -402,17 +407,29 @@ impl Coach {
         self.view_of(store, row).await
     }
 
-    /// Adds a part of the current step's answer.
-    pub async fn answer(&self, store: &Store, session_id: i64, text: &str) -> Result<SessionView<'_>> {
-        let view = self.active_view(store, session_id).await?;
-        let chars = view.draft.text.chars().count() + text.chars().count();
-        if chars > MAX_STEP_ANSWER_CHARS {
-            return Err(CoachError::AnswerTooLong { chars });
+    /// Adds a part of the current step's answer; returns the answer's length so far, in
+    /// characters. Two statements, as this runs for every message of a learner.
+    pub async fn answer(&self, store: &Store, session_id: i64, text: &str) -> Result<usize> {
+        let row = store.session(session_id).await?.ok_or(CoachError::NoActiveSession)?;
+        if row.status != SessionStatus::Active {
+            return Err(CoachError::SessionEnded);
         }
-        if !text.trim().is_empty() {
-            store.append_draft(session_id, &view.step.id, text).await?;
+        let framework =
+            self.framework(&row.framework_id).map_err(|_| CoachError::StaleSession(row.framework_id.clone()))?;
+        let step = framework
+            .steps
+            .get(row.step_index)
+            .ok_or_else(|| CoachError::StaleSession(format!("step {}", row.step_index)))?;
+        if text.trim().is_empty() {
+            return Ok(store.draft(session_id, &step.id).await?.text.chars().count());
         }
-        self.active_view(store, session_id).await
+        match store.append_draft(session_id, &step.id, text, MAX_STEP_ANSWER_CHARS).await? {
+            Some(chars) => Ok(chars),
+            None => {
+                let draft = store.draft(session_id, &step.id).await?;
+                Err(CoachError::AnswerTooLong { chars: draft.text.chars().count() + text.chars().count() + 1 })
+            }
+        }
     }
 
     /// Grades the current step's answer, records the attempt (the best one counts) and the
@@ -507,8 +524,13 @@ impl Coach {
         if next_index >= view.step_count() {
             return Ok(Advance::Finished(Box::new(self.finish(store, clock, learner, session_id).await?)));
         }
-        store.move_to_step(session_id, next_index, clock.now()).await?;
-        Ok(Advance::Step(Box::new(self.active_view(store, session_id).await?)))
+        let now = clock.now();
+        store.move_to_step(session_id, next_index, now).await?;
+        // The row is known; only the new step's draft and attempts need reading.
+        let mut row = view.row;
+        row.step_index = next_index;
+        row.step_started_at = now;
+        Ok(Advance::Step(Box::new(self.view_of(store, row).await?)))
     }
 
     /// Skips the current step (it scores 0 in the report) and moves on.

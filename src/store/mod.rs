@@ -6,6 +6,7 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqliteConnection};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the database lives when `DATABASE_URL` is not set.
@@ -136,7 +137,42 @@ pub struct NewAttempt<'a> {
 
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Readers: WAL lets them run beside the writer.
     pool: SqlitePool,
+    /// The one connection that writes. Writers queue here, in order, instead of contending for
+    /// SQLite's lock, whose busy handler sleeps in steps of milliseconds. (Other processes on
+    /// the same file still meet the busy timeout.)
+    writer: SqlitePool,
+    _checkpointer: Arc<AbortOnDrop>,
+}
+
+/// Stops the checkpoint task when the last handle to the store goes.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How often the write-ahead log is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Copies the write-ahead log into the database without blocking writers (PASSIVE), so the
+/// log stays small and no answer waits for a checkpoint.
+async fn checkpoint_periodically(pool: SqlitePool) {
+    let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            tracing::warn!(%error, "WAL checkpoint failed; it will be retried");
+        }
+    }
 }
 
 fn time_text(time: DateTime<Utc>) -> String {
@@ -172,14 +208,23 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
+        // The writer never checkpoints on commit: a checkpoint syncs the database file, which
+        // would stall the answer that happened to trigger it. A background task does it instead.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
+            .await
+            .map_err(open_error)?;
+        sqlx::migrate!("./migrations").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(4)
             .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(options)
             .await
             .map_err(open_error)?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        let checkpointer = tokio::spawn(checkpoint_periodically(pool.clone()));
+        Ok(Store { pool, writer, _checkpointer: Arc::new(AbortOnDrop(checkpointer)) })
     }
 
     /// `DATABASE_URL`, or a file in the working directory.
@@ -191,6 +236,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -214,7 +260,7 @@ impl Store {
         .bind(external_id)
         .bind(display_name)
         .bind(time_text(now))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         Ok(User { id: row.get(0), display_name: row.get(1), timezone: row.get(2) })
     }
@@ -223,7 +269,7 @@ impl Store {
         sqlx::query("UPDATE users SET timezone = ?2 WHERE id = ?1")
             .bind(user_id)
             .bind(timezone)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -233,7 +279,7 @@ impl Store {
         let deleted = sqlx::query("DELETE FROM users WHERE platform = ?1 AND external_id = ?2")
             .bind(platform.as_str())
             .bind(external_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(deleted.rows_affected() > 0)
     }
@@ -283,7 +329,7 @@ impl Store {
         .bind(question_id)
         .bind(framework_id)
         .bind(time_text(now))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         Self::session_from(&row)
     }
@@ -319,7 +365,7 @@ impl Store {
             .bind(session_id)
             .bind(step_index as i64)
             .bind(time_text(now))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -338,7 +384,7 @@ impl Store {
         .bind(status.as_str())
         .bind(overall_score)
         .bind(time_text(now))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -363,19 +409,30 @@ impl Store {
             .unwrap_or_default())
     }
 
-    /// Appends a part of the answer (answers may arrive in several messages).
-    pub async fn append_draft(&self, session_id: i64, step_id: &str, text: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO step_drafts (session_id, step_id, text) VALUES (?1, ?2, ?3)
+    /// Appends a part of the answer (answers may arrive in several messages), unless the draft
+    /// would grow past `max_chars`. Returns the draft's length in characters, or None when the
+    /// part was refused for length.
+    pub async fn append_draft(
+        &self,
+        session_id: i64,
+        step_id: &str,
+        text: &str,
+        max_chars: usize,
+    ) -> Result<Option<usize>> {
+        let row = sqlx::query(
+            "INSERT INTO step_drafts (session_id, step_id, text) SELECT ?1, ?2, ?3 WHERE length(?3) <= ?4
              ON CONFLICT (session_id, step_id) DO UPDATE SET
-                text = CASE WHEN step_drafts.text = '' THEN excluded.text ELSE step_drafts.text || char(10) || excluded.text END",
+                text = CASE WHEN step_drafts.text = '' THEN excluded.text ELSE step_drafts.text || char(10) || excluded.text END
+             WHERE length(step_drafts.text) + 1 + length(excluded.text) <= ?4
+             RETURNING length(text)",
         )
         .bind(session_id)
         .bind(step_id)
         .bind(text)
-        .execute(&self.pool)
+        .bind(max_chars as i64)
+        .fetch_optional(&self.writer)
         .await?;
-        Ok(())
+        Ok(row.map(|row| row.get::<i64, _>(0).max(0) as usize))
     }
 
     pub async fn count_hint(&self, session_id: i64, step_id: &str) -> Result<u32> {
@@ -386,7 +443,7 @@ impl Store {
         )
         .bind(session_id)
         .bind(step_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?;
         Ok(row.get::<i64, _>(0).max(0) as u32)
     }
@@ -400,7 +457,7 @@ impl Store {
         .bind(session_id)
         .bind(step_id)
         .bind(seconds_used as i64)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -408,7 +465,7 @@ impl Store {
     /// Records a graded attempt, clears the draft for a revision and adds the time spent, in
     /// one transaction: a crash leaves either all of it or none.
     pub async fn record_attempt(&self, session_id: i64, attempt: &NewAttempt<'_>, now: DateTime<Utc>) -> Result<u32> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let row = sqlx::query(
             "INSERT INTO step_answers (session_id, step_id, attempt, answer, score, hits, misses, red_flags,
                                        seconds_taken, submitted_at)
@@ -470,6 +527,16 @@ impl Store {
         rows.iter().map(Self::attempt_from).collect()
     }
 
+    /// The attempts of one step of a session, in order.
+    pub async fn step_attempts(&self, session_id: i64, step_id: &str) -> Result<Vec<Attempt>> {
+        let rows = sqlx::query("SELECT * FROM step_answers WHERE session_id = ?1 AND step_id = ?2 ORDER BY attempt")
+            .bind(session_id)
+            .bind(step_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::attempt_from).collect()
+    }
+
     /// All drafts of a session, by step.
     pub async fn drafts(&self, session_id: i64) -> Result<Vec<(String, Draft)>> {
         let rows = sqlx::query(
@@ -514,7 +581,7 @@ impl Store {
         .bind(chosen as i64)
         .bind(correct)
         .bind(time_text(now))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -541,7 +608,7 @@ impl Store {
         day: NaiveDate,
         rule: impl FnOnce(Streak) -> (Streak, T),
     ) -> Result<(Streak, T)> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let streak = Self::read_streak(&mut tx, user_id).await?;
         let (next, outcome) = rule(streak);
         sqlx::query("INSERT OR IGNORE INTO activity_days (user_id, local_date) VALUES (?1, ?2)")

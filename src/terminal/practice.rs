@@ -199,7 +199,7 @@ pub async fn practice(
                 writeln!(out, "Unknown command {other}. {COMMANDS}")?
             }
             _ => match coach.answer(store, session, text).await {
-                Ok(updated) => view = updated,
+                Ok(_) => {}
                 Err(error @ CoachError::AnswerTooLong { .. }) => writeln!(out, "{error}.")?,
                 Err(error) => return Err(error.into()),
             },
