@@ -391,6 +391,15 @@ impl Store {
 
     // --- drafts and attempts ---------------------------------------------------------------
 
+    fn draft_from(row: &sqlx::sqlite::SqliteRow) -> Draft {
+        Draft {
+            text: row.get("text"),
+            hints_shown: row.get::<i64, _>("hints_shown").max(0) as u32,
+            skipped: row.get::<i64, _>("skipped") != 0,
+            seconds_used: row.get::<i64, _>("seconds_used").max(0) as u64,
+        }
+    }
+
     pub async fn draft(&self, session_id: i64, step_id: &str) -> Result<Draft> {
         let row = sqlx::query(
             "SELECT text, hints_shown, skipped, seconds_used FROM step_drafts WHERE session_id = ?1 AND step_id = ?2",
@@ -399,14 +408,7 @@ impl Store {
         .bind(step_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row
-            .map(|row| Draft {
-                text: row.get(0),
-                hints_shown: row.get::<i64, _>(1).max(0) as u32,
-                skipped: row.get::<i64, _>(2) != 0,
-                seconds_used: row.get::<i64, _>(3).max(0) as u64,
-            })
-            .unwrap_or_default())
+        Ok(row.as_ref().map(Self::draft_from).unwrap_or_default())
     }
 
     /// Appends a part of the answer (answers may arrive in several messages), unless the draft
@@ -545,20 +547,7 @@ impl Store {
         .bind(session_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                (
-                    row.get(0),
-                    Draft {
-                        text: row.get(1),
-                        hints_shown: row.get::<i64, _>(2).max(0) as u32,
-                        skipped: row.get::<i64, _>(3) != 0,
-                        seconds_used: row.get::<i64, _>(4).max(0) as u64,
-                    },
-                )
-            })
-            .collect())
+        Ok(rows.iter().map(|row| (row.get("step_id"), Self::draft_from(row))).collect())
     }
 
     // --- quizzes ---------------------------------------------------------------------------
