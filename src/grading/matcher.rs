@@ -145,16 +145,6 @@ pub struct Memo {
     spans: Vec<Span>,
 }
 
-/// An answer's tokens with a sorted (word id, position) index for quick lookups.
-pub struct Index<'a> {
-    pub tokens: &'a [Token],
-    by_id: &'a [(u32, u32)],
-    /// Bit per word id: does the answer contain it?
-    present: &'a [u64],
-    phrases: &'a Phrases,
-    memo: &'a std::cell::RefCell<Memo>,
-}
-
 /// Sorts by start and removes duplicates; phrases with one alternative come out sorted already.
 fn sort_spans(spans: &mut Vec<Span>) {
     let key = |span: &Span| (span.start, span.end);
@@ -164,28 +154,64 @@ fn sort_spans(spans: &mut Vec<Span>) {
     }
 }
 
-/// A set of word ids, one bit each.
-pub fn presence(by_id: &[(u32, u32)], vocabulary_size: usize) -> Vec<u64> {
-    let mut bits = vec![0u64; vocabulary_size / 64 + 1];
-    for &(id, _) in by_id {
-        bits[id as usize / 64] |= 1 << (id % 64);
+/// Where each word of an answer occurs: positions grouped by word id.
+#[derive(Default)]
+pub struct WordIndex {
+    positions: Vec<u32>,
+    /// Word id to its range of `positions`.
+    ranges: FxHashMap<u32, (u32, u32)>,
+    /// Bit per word id: does the answer contain it?
+    present: Vec<u64>,
+}
+
+impl WordIndex {
+    pub fn build(tokens: &[Token], vocabulary_size: usize) -> Self {
+        let mut keys: Vec<u64> = tokens
+            .iter()
+            .enumerate()
+            .filter(|(_, token)| token.id != 0)
+            .map(|(i, token)| (u64::from(token.id) << 32) | i as u64)
+            .collect();
+        keys.sort_unstable();
+        let mut index = WordIndex {
+            positions: keys.iter().map(|&key| key as u32).collect(),
+            ranges: FxHashMap::default(),
+            present: vec![0u64; vocabulary_size / 64 + 1],
+        };
+        let mut start = 0;
+        while start < keys.len() {
+            let id = (keys[start] >> 32) as u32;
+            let end = start + keys[start..].iter().take_while(|&&key| (key >> 32) as u32 == id).count();
+            index.ranges.insert(id, (start as u32, end as u32));
+            if let Some(bits) = index.present.get_mut(id as usize / 64) {
+                *bits |= 1 << (id % 64);
+            }
+            start = end;
+        }
+        index
     }
-    bits
+}
+
+/// An answer's tokens and word index, with the phrase table and the answer's memo.
+pub struct Index<'a> {
+    pub tokens: &'a [Token],
+    words: &'a WordIndex,
+    phrases: &'a Phrases,
+    memo: &'a std::cell::RefCell<Memo>,
 }
 
 impl<'a> Index<'a> {
     pub fn new(
         tokens: &'a [Token],
-        by_id: &'a [(u32, u32)],
-        present: &'a [u64],
+        words: &'a WordIndex,
         phrases: &'a Phrases,
         memo: &'a std::cell::RefCell<Memo>,
     ) -> Self {
-        Index { tokens, by_id, present, phrases, memo }
+        Index { tokens, words, phrases, memo }
     }
 
     fn contains(&self, id: u32) -> bool {
-        self.present.get(id as usize / 64).is_some_and(|bits| bits & (1 << (id % 64)) != 0)
+        self.words.present.get(id as usize / 64).is_some_and(|bits| bits & (1 << (id % 64)) != 0)
     }
 
     /// Could the phrase occur at all? A cheap test that rules out most patterns of most items.
@@ -193,15 +219,11 @@ impl<'a> Index<'a> {
         phrase.heads.iter().any(|&id| self.contains(id))
     }
 
-    pub fn build(tokens: &[Token], by_id: &mut Vec<(u32, u32)>) {
-        by_id.clear();
-        by_id.extend(tokens.iter().enumerate().filter(|(_, t)| t.id != 0).map(|(i, t)| (t.id, i as u32)));
-        by_id.sort_unstable();
-    }
-
-    fn positions(&self, id: u32) -> impl Iterator<Item = u32> + '_ {
-        let start = self.by_id.partition_point(|&(word, _)| word < id);
-        self.by_id[start..].iter().take_while(move |&&(word, _)| word == id).map(|&(_, position)| position)
+    fn positions(&self, id: u32) -> &[u32] {
+        match self.words.ranges.get(&id) {
+            Some(&(start, end)) => &self.words.positions[start as usize..end as usize],
+            None => &[],
+        }
     }
 
     fn sequence_at(&self, sequence: &[u32], position: usize, first: bool) -> bool {
@@ -230,7 +252,7 @@ impl<'a> Index<'a> {
             if !self.contains(head) {
                 continue;
             }
-            for position in self.positions(head) {
+            for &position in self.positions(head) {
                 if let Some(end) = self.slots_from(&phrase.slots, position as usize, true) {
                     out.push(Span { start: position, end: end as u32 });
                 }

@@ -167,8 +167,7 @@ pub struct Answer<'t> {
     phrases: &'t matcher::Phrases,
     memo: std::cell::RefCell<matcher::Memo>,
     tokens: Vec<Token>,
-    by_id: Vec<(u32, u32)>,
-    present: Vec<u64>,
+    words: matcher::WordIndex,
     /// Per line: does it read as a bare list (no sentence, no reasoning)?
     bare_line: Vec<bool>,
     /// Fewer than a quarter of the lines give a reason: a precondition of the buzzword flag, so
@@ -183,7 +182,7 @@ impl Answer<'_> {
     }
 
     fn index(&self) -> Index<'_> {
-        Index::new(&self.tokens, &self.by_id, &self.present, self.phrases, &self.memo)
+        Index::new(&self.tokens, &self.words, self.phrases, &self.memo)
     }
 }
 
@@ -282,16 +281,13 @@ impl Grader {
     pub fn analyze<'t>(&'t self, text: &'t str) -> Answer<'t> {
         let mut tokens = Vec::with_capacity(text.len() / 5 + 1);
         text::tokenize(text, &self.vocabulary, &self.classes, &mut tokens);
-        let mut by_id = Vec::with_capacity(tokens.len());
-        Index::build(&tokens, &mut by_id);
-        let present = matcher::presence(&by_id, self.vocabulary.len() + 1);
+        let words = matcher::WordIndex::build(&tokens, self.vocabulary.len() + 1);
         let mut answer = Answer {
             text,
             phrases: &self.phrases,
             memo: Default::default(),
             tokens,
-            by_id,
-            present,
+            words,
             bare_line: Vec::new(),
             mostly_unreasoned: false,
             quantities: Vec::new(),
