@@ -29,6 +29,7 @@ CREATE TABLE sessions (
     framework_id     TEXT NOT NULL,
     status           TEXT NOT NULL CHECK (status IN ('active', 'finished', 'abandoned')),
     step_index       INTEGER NOT NULL DEFAULT 0,
+    step_id          TEXT NOT NULL,           -- the id of the step at step_index
     step_started_at  TEXT NOT NULL,
     started_at       TEXT NOT NULL,
     finished_at      TEXT,

@@ -174,3 +174,31 @@ fn every_rubric_example_is_credited_and_no_near_miss_is() {
     let failures = grader().example_failures();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Write-ups in other styles (no headings, bullet notes, prose, other section names), written
+/// after the rubrics by an author who never saw them.
+#[test]
+fn holdout_write_ups_in_other_styles_score_highest_on_their_own_question() {
+    let dir = common::fixture("holdout");
+    let mut failures = Vec::new();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let id = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let answer = grader().analyze(&text);
+        let own = grader().grade_answer(&id, None, &answer).unwrap().score;
+        seen += 1;
+        if own < 60 {
+            failures.push(format!("{id}: {own} on its own question"));
+        }
+        for other in grader().content().questions.iter().filter(|q| q.id != id) {
+            let their = grader().grade_answer(&other.id, None, &answer).unwrap().score;
+            if their >= own {
+                failures.push(format!("{id}: {their} on {} >= {own}", other.id));
+            }
+        }
+    }
+    assert!(seen >= 12, "the holdout write-ups are there");
+    assert!(failures.is_empty(), "{failures:#?}");
+}

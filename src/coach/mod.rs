@@ -6,7 +6,7 @@ pub mod streak;
 
 use crate::content::{Difficulty, Framework, Question, QuizItem, Step};
 use crate::grading::{Grade, GradeError, Grader};
-use crate::store::{Attempt, Draft, NewAttempt, SessionRow, SessionStatus, Store, StoreError, User};
+use crate::store::{Attempt, Draft, NewAttempt, SessionRow, SessionState, SessionStatus, Store, StoreError, User};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::seq::SliceRandom;
 use serde::Serialize;
@@ -136,8 +136,11 @@ pub struct SessionView<'c> {
     pub framework: &'c Framework,
     pub step: &'c Step,
     pub draft: Draft,
-    /// Attempts of the current step so far.
-    pub attempts: Vec<Attempt>,
+    /// Graded attempts of the current step so far.
+    pub attempts: u32,
+    best: Option<u32>,
+    /// Rubric items credited by an attempt of the current step.
+    covered: Vec<String>,
 }
 
 impl SessionView<'_> {
@@ -155,7 +158,7 @@ impl SessionView<'_> {
     }
 
     pub fn best_score(&self) -> Option<u32> {
-        self.attempts.iter().map(|attempt| attempt.score).max()
+        self.best
     }
 
     pub fn prompt(&self) -> &str {
@@ -339,7 +342,7 @@ impl Coach {
         framework: Option<&str>,
     ) -> Result<SessionView<'_>> {
         if let Some(active) = store.active_session(learner.user.id, &learner.place).await? {
-            let view = self.view_of(store, active).await?;
+            let view = self.load_view(store, active.id).await?.ok_or(CoachError::NoActiveSession)?;
             return Err(CoachError::AlreadyActive {
                 question: view.question.title.clone(),
                 step_number: view.step_number(),
@@ -356,14 +359,16 @@ impl Coach {
                 learner.server_id.as_deref(),
                 &question.id,
                 &framework.id,
+                &framework.steps[0].id,
                 clock.now(),
             )
             .await?;
-        self.view_of(store, row).await
+        self.load_view(store, row.id).await?.ok_or(CoachError::NoActiveSession)
     }
 
-    async fn view_of(&self, store: &Store, row: SessionRow) -> Result<SessionView<'_>> {
+    fn view_of(&self, state: SessionState) -> Result<SessionView<'_>> {
         let content = self.grader.content();
+        let row = state.row;
         let question =
             content.question(&row.question_id).ok_or_else(|| CoachError::StaleSession(row.question_id.clone()))?;
         let framework =
@@ -372,25 +377,33 @@ impl Coach {
             .steps
             .get(row.step_index)
             .ok_or_else(|| CoachError::StaleSession(format!("step {}", row.step_index)))?;
-        let draft = store.draft(row.id, &step.id).await?;
-        let attempts = store.step_attempts(row.id, &step.id).await?;
-        Ok(SessionView { row, question, framework, step, draft, attempts })
+        Ok(SessionView {
+            row,
+            question,
+            framework,
+            step,
+            draft: state.draft,
+            attempts: state.attempts,
+            best: state.best_score,
+            covered: state.covered,
+        })
+    }
+
+    async fn load_view(&self, store: &Store, id: i64) -> Result<Option<SessionView<'_>>> {
+        store.session_state(id).await?.map(|state| self.view_of(state)).transpose()
     }
 
     /// The session with this id, if it exists.
     pub async fn session(&self, store: &Store, id: i64) -> Result<Option<SessionView<'_>>> {
-        match store.session(id).await? {
-            Some(row) => Ok(Some(self.view_of(store, row).await?)),
-            None => Ok(None),
-        }
+        self.load_view(store, id).await
     }
 
     /// The learner's active session here, moved past a step that was graded but not left
     /// (input ended right after a submit): resuming continues at the next step.
     pub async fn resume(&self, store: &Store, clock: &dyn Clock, learner: &Learner) -> Result<Option<SessionView<'_>>> {
         let Some(row) = store.active_session(learner.user.id, &learner.place).await? else { return Ok(None) };
-        let view = self.view_of(store, row).await?;
-        if !view.attempts.is_empty() && view.draft.text.trim().is_empty() {
+        let view = self.load_view(store, row.id).await?.ok_or(CoachError::NoActiveSession)?;
+        if view.attempts > 0 && view.draft.text.trim().is_empty() {
             return match self.next(store, clock, learner, view.id()).await? {
                 Advance::Step(view) => Ok(Some(*view)),
                 Advance::Finished(_) => Ok(None),
@@ -400,36 +413,28 @@ impl Coach {
     }
 
     async fn active_view(&self, store: &Store, session_id: i64) -> Result<SessionView<'_>> {
-        let row = store.session(session_id).await?.ok_or(CoachError::NoActiveSession)?;
-        if row.status != SessionStatus::Active {
+        let view = self.load_view(store, session_id).await?.ok_or(CoachError::NoActiveSession)?;
+        if view.row.status != SessionStatus::Active {
             return Err(CoachError::SessionEnded);
         }
-        self.view_of(store, row).await
+        Ok(view)
     }
 
     /// Adds a part of the current step's answer; returns the answer's length so far, in
-    /// characters. Two statements, as this runs for every message of a learner.
+    /// characters. One statement, as this runs for every message of a learner.
     pub async fn answer(&self, store: &Store, session_id: i64, text: &str) -> Result<usize> {
-        let row = store.session(session_id).await?.ok_or(CoachError::NoActiveSession)?;
-        if row.status != SessionStatus::Active {
-            return Err(CoachError::SessionEnded);
+        if !text.trim().is_empty()
+            && let Some(chars) = store.append_draft(session_id, text, MAX_STEP_ANSWER_CHARS).await?
+        {
+            return Ok(chars);
         }
-        let framework =
-            self.framework(&row.framework_id).map_err(|_| CoachError::StaleSession(row.framework_id.clone()))?;
-        let step = framework
-            .steps
-            .get(row.step_index)
-            .ok_or_else(|| CoachError::StaleSession(format!("step {}", row.step_index)))?;
+        // Nothing was appended: say why.
+        let view = self.active_view(store, session_id).await?;
+        let chars = view.draft.text.chars().count();
         if text.trim().is_empty() {
-            return Ok(store.draft(session_id, &step.id).await?.text.chars().count());
+            return Ok(chars);
         }
-        match store.append_draft(session_id, &step.id, text, MAX_STEP_ANSWER_CHARS).await? {
-            Some(chars) => Ok(chars),
-            None => {
-                let draft = store.draft(session_id, &step.id).await?;
-                Err(CoachError::AnswerTooLong { chars: draft.text.chars().count() + text.chars().count() + 1 })
-            }
-        }
+        Err(CoachError::AnswerTooLong { chars: chars + 1 + text.chars().count() })
     }
 
     /// Grades the current step's answer, records the attempt (the best one counts) and the
@@ -475,13 +480,13 @@ impl Coach {
     /// Reveals the hint of one missed item of the current step (by weight), one more each call.
     pub async fn hint(&self, store: &Store, session_id: i64) -> Result<Option<HintView>> {
         let view = self.active_view(store, session_id).await?;
-        let covered: Vec<&String> = view.attempts.iter().flat_map(|attempt| attempt.hits.iter()).collect();
+        let covered = &view.covered;
         let mut missed: Vec<_> = view
             .question
             .items
             .iter()
             .filter(|item| view.step.covers.iter().any(|step| **step == *item.step) || *item.step == view.step.id)
-            .filter(|item| !covered.iter().any(|id| ***id == *item.id))
+            .filter(|item| !covered.iter().any(|id| **id == *item.id))
             .collect();
         missed.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.generic.cmp(&b.generic)));
         let shown = view.draft.hints_shown as usize;
@@ -506,7 +511,7 @@ impl Coach {
         session_id: i64,
     ) -> Result<Advance<'_>> {
         let view = self.active_view(store, session_id).await?;
-        if view.attempts.is_empty() && !view.draft.skipped {
+        if view.attempts == 0 && !view.draft.skipped {
             return Err(CoachError::NotSubmitted);
         }
         self.advance(store, clock, learner, view).await
@@ -524,13 +529,8 @@ impl Coach {
         if next_index >= view.step_count() {
             return Ok(Advance::Finished(Box::new(self.finish(store, clock, learner, session_id).await?)));
         }
-        let now = clock.now();
-        store.move_to_step(session_id, next_index, now).await?;
-        // The row is known; only the new step's draft and attempts need reading.
-        let mut row = view.row;
-        row.step_index = next_index;
-        row.step_started_at = now;
-        Ok(Advance::Step(Box::new(self.view_of(store, row).await?)))
+        store.move_to_step(session_id, next_index, &view.framework.steps[next_index].id, clock.now()).await?;
+        Ok(Advance::Step(Box::new(self.active_view(store, session_id).await?)))
     }
 
     /// Skips the current step (it scores 0 in the report) and moves on.
@@ -542,7 +542,7 @@ impl Coach {
         session_id: i64,
     ) -> Result<Advance<'_>> {
         let view = self.active_view(store, session_id).await?;
-        if view.attempts.is_empty() {
+        if view.attempts == 0 {
             store
                 .mark_skipped(session_id, &view.step.id, view.seconds_on_step(clock.now()) - view.draft.seconds_used)
                 .await?;

@@ -97,11 +97,35 @@ pub struct SessionRow {
     pub framework_id: String,
     pub status: SessionStatus,
     pub step_index: usize,
+    pub step_id: String,
     pub step_started_at: DateTime<Utc>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub overall_score: Option<u32>,
 }
+
+/// A session as the coach works with it: the row, the current step's draft, and what the
+/// step's attempts so far add up to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionState {
+    pub row: SessionRow,
+    pub draft: Draft,
+    /// Graded attempts of the current step.
+    pub attempts: u32,
+    pub best_score: Option<u32>,
+    /// Rubric items credited by any attempt of the current step.
+    pub covered: Vec<String>,
+}
+
+const SESSION_STATE: &str = "
+    SELECT s.*, COALESCE(d.text, '') AS text, COALESCE(d.hints_shown, 0) AS hints_shown,
+           COALESCE(d.skipped, 0) AS skipped, COALESCE(d.seconds_used, 0) AS seconds_used,
+           (SELECT COUNT(*) FROM step_answers a WHERE a.session_id = s.id AND a.step_id = s.step_id) AS attempt_count,
+           (SELECT MAX(score) FROM step_answers a WHERE a.session_id = s.id AND a.step_id = s.step_id) AS best_score,
+           (SELECT json_group_array(json(a.hits)) FROM step_answers a
+             WHERE a.session_id = s.id AND a.step_id = s.step_id) AS covered
+    FROM sessions s LEFT JOIN step_drafts d ON d.session_id = s.id AND d.step_id = s.step_id
+    WHERE s.id = ?1";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Draft {
@@ -299,6 +323,7 @@ impl Store {
             framework_id: row.get("framework_id"),
             status: SessionStatus::parse(row.get("status"))?,
             step_index: usize::try_from(index).map_err(|_| StoreError::Corrupt(format!("step index {index}")))?,
+            step_id: row.get("step_id"),
             step_started_at: parse_time(row.get("step_started_at"))?,
             started_at: parse_time(row.get("started_at"))?,
             finished_at: finished.as_deref().map(parse_time).transpose()?,
@@ -315,12 +340,13 @@ impl Store {
         server_id: Option<&str>,
         question_id: &str,
         framework_id: &str,
+        first_step: &str,
         now: DateTime<Utc>,
     ) -> Result<SessionRow> {
         let row = sqlx::query(
-            "INSERT INTO sessions (user_id, place, server_id, question_id, framework_id, status, step_index,
+            "INSERT INTO sessions (user_id, place, server_id, question_id, framework_id, status, step_index, step_id,
                                    step_started_at, started_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'active', 0, ?6, ?6)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'active', 0, ?7, ?6, ?6)
              RETURNING *",
         )
         .bind(user_id)
@@ -329,9 +355,34 @@ impl Store {
         .bind(question_id)
         .bind(framework_id)
         .bind(time_text(now))
+        .bind(first_step)
         .fetch_one(&self.writer)
         .await?;
         Self::session_from(&row)
+    }
+
+    /// A session with its current step's draft and a summary of that step's attempts, in one
+    /// query: this runs for every submission.
+    pub async fn session_state(&self, id: i64) -> Result<Option<SessionState>> {
+        let row = sqlx::query(SESSION_STATE).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::state_from).transpose()
+    }
+
+    fn state_from(row: &sqlx::sqlite::SqliteRow) -> Result<SessionState> {
+        let text: String = row.get("covered");
+        let lists: Vec<Vec<String>> =
+            serde_json::from_str(&text).map_err(|_| StoreError::Corrupt(format!("hits {text:?}")))?;
+        let mut covered: Vec<String> = lists.into_iter().flatten().collect();
+        covered.sort_unstable();
+        covered.dedup();
+        let best: Option<i64> = row.get("best_score");
+        Ok(SessionState {
+            row: Self::session_from(row)?,
+            draft: Self::draft_from(row),
+            attempts: row.get::<i64, _>("attempt_count").max(0) as u32,
+            best_score: best.map(|score| score.clamp(0, 100) as u32),
+            covered,
+        })
     }
 
     pub async fn session(&self, id: i64) -> Result<Option<SessionRow>> {
@@ -360,13 +411,22 @@ impl Store {
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
-    pub async fn move_to_step(&self, session_id: i64, step_index: usize, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE sessions SET step_index = ?2, step_started_at = ?3 WHERE id = ?1 AND status = 'active'")
-            .bind(session_id)
-            .bind(step_index as i64)
-            .bind(time_text(now))
-            .execute(&self.writer)
-            .await?;
+    pub async fn move_to_step(
+        &self,
+        session_id: i64,
+        step_index: usize,
+        step_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET step_index = ?2, step_id = ?3, step_started_at = ?4 WHERE id = ?1 AND status = 'active'",
+        )
+        .bind(session_id)
+        .bind(step_index as i64)
+        .bind(step_id)
+        .bind(time_text(now))
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 
@@ -411,25 +471,19 @@ impl Store {
         Ok(row.as_ref().map(Self::draft_from).unwrap_or_default())
     }
 
-    /// Appends a part of the answer (answers may arrive in several messages), unless the draft
-    /// would grow past `max_chars`. Returns the draft's length in characters, or None when the
-    /// part was refused for length.
-    pub async fn append_draft(
-        &self,
-        session_id: i64,
-        step_id: &str,
-        text: &str,
-        max_chars: usize,
-    ) -> Result<Option<usize>> {
+    /// Appends a part of the answer to the session's current step (answers may arrive in several
+    /// messages), unless the session has ended or the draft would grow past `max_chars`. Returns
+    /// the draft's length in characters, or None when nothing was appended.
+    pub async fn append_draft(&self, session_id: i64, text: &str, max_chars: usize) -> Result<Option<usize>> {
         let row = sqlx::query(
-            "INSERT INTO step_drafts (session_id, step_id, text) SELECT ?1, ?2, ?3 WHERE length(?3) <= ?4
+            "INSERT INTO step_drafts (session_id, step_id, text)
+             SELECT s.id, s.step_id, ?2 FROM sessions s WHERE s.id = ?1 AND s.status = 'active' AND length(?2) <= ?3
              ON CONFLICT (session_id, step_id) DO UPDATE SET
                 text = CASE WHEN step_drafts.text = '' THEN excluded.text ELSE step_drafts.text || char(10) || excluded.text END
-             WHERE length(step_drafts.text) + 1 + length(excluded.text) <= ?4
+             WHERE length(step_drafts.text) + 1 + length(excluded.text) <= ?3
              RETURNING length(text)",
         )
         .bind(session_id)
-        .bind(step_id)
         .bind(text)
         .bind(max_chars as i64)
         .fetch_optional(&self.writer)
