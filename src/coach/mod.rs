@@ -6,7 +6,9 @@ pub mod streak;
 
 use crate::content::{Difficulty, Framework, Question, QuizItem, Step};
 use crate::grading::{Grade, GradeError, Grader};
-use crate::store::{Attempt, Draft, NewAttempt, SessionRow, SessionState, SessionStatus, Store, StoreError, User};
+use crate::store::{
+    Attempt, Draft, NewAttempt, NewSession, SessionRow, SessionState, SessionStatus, Store, StoreError, User,
+};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::seq::SliceRandom;
 use serde::Serialize;
@@ -352,17 +354,15 @@ impl Coach {
         let question = self.pick_question(store, learner, choice).await?;
         let framework = self.framework(framework.unwrap_or(&question.framework))?;
         self.check_fit(question, framework)?;
-        let row = store
-            .create_session(
-                learner.user.id,
-                &learner.place,
-                learner.server_id.as_deref(),
-                &question.id,
-                &framework.id,
-                &framework.steps[0].id,
-                clock.now(),
-            )
-            .await?;
+        let new = NewSession {
+            user_id: learner.user.id,
+            place: &learner.place,
+            server_id: learner.server_id.as_deref(),
+            question_id: &question.id,
+            framework_id: &framework.id,
+            first_step: &framework.steps[0].id,
+        };
+        let row = store.create_session(&new, clock.now()).await?;
         self.load_view(store, row.id).await?.ok_or(CoachError::NoActiveSession)
     }
 

@@ -148,6 +148,16 @@ pub struct Attempt {
     pub submitted_at: DateTime<Utc>,
 }
 
+/// A session to start.
+pub struct NewSession<'a> {
+    pub user_id: i64,
+    pub place: &'a str,
+    pub server_id: Option<&'a str>,
+    pub question_id: &'a str,
+    pub framework_id: &'a str,
+    pub first_step: &'a str,
+}
+
 /// A new attempt to record.
 pub struct NewAttempt<'a> {
     pub step_id: &'a str,
@@ -333,29 +343,20 @@ impl Store {
 
     /// Starts a session; fails with a constraint error when the user already has an active
     /// session in this place (checked by the caller first, enforced here).
-    pub async fn create_session(
-        &self,
-        user_id: i64,
-        place: &str,
-        server_id: Option<&str>,
-        question_id: &str,
-        framework_id: &str,
-        first_step: &str,
-        now: DateTime<Utc>,
-    ) -> Result<SessionRow> {
+    pub async fn create_session(&self, new: &NewSession<'_>, now: DateTime<Utc>) -> Result<SessionRow> {
         let row = sqlx::query(
             "INSERT INTO sessions (user_id, place, server_id, question_id, framework_id, status, step_index, step_id,
                                    step_started_at, started_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 'active', 0, ?7, ?6, ?6)
              RETURNING *",
         )
-        .bind(user_id)
-        .bind(place)
-        .bind(server_id)
-        .bind(question_id)
-        .bind(framework_id)
+        .bind(new.user_id)
+        .bind(new.place)
+        .bind(new.server_id)
+        .bind(new.question_id)
+        .bind(new.framework_id)
         .bind(time_text(now))
-        .bind(first_step)
+        .bind(new.first_step)
         .fetch_one(&self.writer)
         .await?;
         Self::session_from(&row)
