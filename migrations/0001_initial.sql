@@ -101,3 +101,14 @@ CREATE TABLE streaks (
     freezes      INTEGER NOT NULL,
     last_active  TEXT NOT NULL
 );
+
+-- Recording an attempt clears the draft for a revision, adds the time spent and restarts the
+-- step clock, in the same statement: a crash leaves all of it or none.
+CREATE TRIGGER step_answer_recorded AFTER INSERT ON step_answers
+BEGIN
+    INSERT INTO step_drafts (session_id, step_id, text, seconds_used)
+        VALUES (NEW.session_id, NEW.step_id, '', NEW.seconds_taken)
+        ON CONFLICT (session_id, step_id) DO UPDATE SET
+            text = '', skipped = 0, seconds_used = step_drafts.seconds_used + excluded.seconds_used;
+    UPDATE sessions SET step_started_at = NEW.submitted_at WHERE id = NEW.session_id;
+END;

@@ -16,16 +16,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use streak::{DayOutcome, Streak};
 
-/// Counts `day` for the learner's streak. Counting is idempotent, so a day already counted
-/// (the common case: every answer after the first of the day) needs no write at all.
-async fn count_day(store: &Store, user_id: i64, day: NaiveDate) -> Result<(Streak, DayOutcome)> {
-    let current = store.streak(user_id).await?;
-    if current.last_active == Some(day) {
-        return Ok((current, DayOutcome::AlreadyCounted));
-    }
-    Ok(store.update_streak(user_id, day, |streak| streak.record(day)).await?)
-}
-
 /// Answers longer than this are refused with a clear message (a Discord thread adds up).
 pub const MAX_STEP_ANSWER_CHARS: usize = 20_000;
 /// How many recent questions a random pick avoids.
@@ -266,15 +256,42 @@ pub struct Progress {
 
 pub struct Coach {
     grader: Arc<Grader>,
+    /// Streaks already counted for their last active day. Counting is idempotent and a day
+    /// once counted stays counted, so every answer after a learner's first of the day needs
+    /// neither a read nor a write.
+    counted: Mutex<rustc_hash::FxHashMap<i64, Streak>>,
 }
 
 impl Coach {
     pub fn new(grader: Arc<Grader>) -> Self {
-        Coach { grader }
+        Coach { grader, counted: Mutex::default() }
     }
 
     pub fn grader(&self) -> &Grader {
         &self.grader
+    }
+
+    /// Counts `day` for the learner's streak.
+    async fn count_day(&self, store: &Store, user_id: i64, day: NaiveDate) -> Result<(Streak, DayOutcome)> {
+        let known = self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&user_id).copied();
+        if let Some(streak) = known.filter(|streak| streak.last_active == Some(day)) {
+            return Ok((streak, DayOutcome::AlreadyCounted));
+        }
+        let current = store.streak(user_id).await?;
+        let (streak, outcome) = if current.last_active == Some(day) {
+            (current, DayOutcome::AlreadyCounted)
+        } else {
+            store.update_streak(user_id, day, |streak| streak.record(day)).await?
+        };
+        if streak.last_active == Some(day) {
+            self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(user_id, streak);
+        }
+        Ok((streak, outcome))
+    }
+
+    /// Forgets what is cached about a user whose data was deleted.
+    pub fn forget(&self, user_id: i64) {
+        self.counted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&user_id);
     }
 
     fn framework(&self, id: &str) -> Result<&Framework> {
@@ -473,7 +490,7 @@ impl Coach {
             )
             .await?;
         let best = view.best_score().unwrap_or(0).max(grade.score);
-        let (streak, day) = count_day(store, learner.user.id, learner.today(now)).await?;
+        let (streak, day) = self.count_day(store, learner.user.id, learner.today(now)).await?;
         Ok(StepFeedback { grade, attempt, best, seconds_taken, streak, day })
     }
 
@@ -517,20 +534,35 @@ impl Coach {
         self.advance(store, clock, learner, view).await
     }
 
-    async fn advance(
-        &self,
+    async fn advance<'c>(
+        &'c self,
         store: &Store,
         clock: &dyn Clock,
         learner: &Learner,
-        view: SessionView<'_>,
-    ) -> Result<Advance<'_>> {
+        view: SessionView<'c>,
+    ) -> Result<Advance<'c>> {
         let session_id = view.id();
         let next_index = view.row.step_index + 1;
         if next_index >= view.step_count() {
             return Ok(Advance::Finished(Box::new(self.finish(store, clock, learner, session_id).await?)));
         }
-        store.move_to_step(session_id, next_index, &view.framework.steps[next_index].id, clock.now()).await?;
-        Ok(Advance::Step(Box::new(self.active_view(store, session_id).await?)))
+        let step = &view.framework.steps[next_index];
+        let now = clock.now();
+        store.move_to_step(session_id, next_index, &step.id, now).await?;
+        // Steps only go forward, so the new one has no draft and no attempts yet.
+        let mut row = view.row;
+        row.step_index = next_index;
+        row.step_id = step.id.clone();
+        row.step_started_at = now;
+        Ok(Advance::Step(Box::new(SessionView {
+            row,
+            step,
+            draft: Draft::default(),
+            attempts: 0,
+            best: None,
+            covered: Vec::new(),
+            ..view
+        })))
     }
 
     /// Skips the current step (it scores 0 in the report) and moves on.
@@ -720,7 +752,7 @@ impl Coach {
         let now = clock.now();
         let correct = chosen == item.answer;
         store.record_quiz_answer(learner.user.id, &item.id, &item.topic, chosen, correct, now).await?;
-        let (streak, _) = count_day(store, learner.user.id, learner.today(now)).await?;
+        let (streak, _) = self.count_day(store, learner.user.id, learner.today(now)).await?;
         Ok(QuizFeedback { correct, right_answer: item.answer_letter(), explanation: item.explanation.clone(), streak })
     }
 

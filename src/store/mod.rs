@@ -519,10 +519,9 @@ impl Store {
         Ok(())
     }
 
-    /// Records a graded attempt, clears the draft for a revision and adds the time spent, in
-    /// one transaction: a crash leaves either all of it or none.
+    /// Records a graded attempt. The schema's trigger clears the draft for a revision, adds the
+    /// time spent and restarts the step clock within the same statement.
     pub async fn record_attempt(&self, session_id: i64, attempt: &NewAttempt<'_>, now: DateTime<Utc>) -> Result<u32> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let row = sqlx::query(
             "INSERT INTO step_answers (session_id, step_id, attempt, answer, score, hits, misses, red_flags,
                                        seconds_taken, submitted_at)
@@ -539,25 +538,8 @@ impl Store {
         .bind(json_list(attempt.red_flags))
         .bind(attempt.seconds_taken as i64)
         .bind(time_text(now))
-        .fetch_one(&mut *tx)
+        .fetch_one(&self.writer)
         .await?;
-        sqlx::query(
-            "INSERT INTO step_drafts (session_id, step_id, text, seconds_used) VALUES (?1, ?2, '', ?3)
-             ON CONFLICT (session_id, step_id) DO UPDATE SET text = '', skipped = 0,
-                seconds_used = step_drafts.seconds_used + excluded.seconds_used",
-        )
-        .bind(session_id)
-        .bind(attempt.step_id)
-        .bind(attempt.seconds_taken as i64)
-        .execute(&mut *tx)
-        .await?;
-        // The step clock restarts so a revision is timed on its own.
-        sqlx::query("UPDATE sessions SET step_started_at = ?2 WHERE id = ?1")
-            .bind(session_id)
-            .bind(time_text(now))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         Ok(row.get::<i64, _>(0).max(0) as u32)
     }
 
