@@ -87,9 +87,22 @@ pub enum CoachError {
     UnknownTopic { wanted: String, suggestion: Option<String>, known: String },
     #[error("the stored session refers to content that no longer exists ({0})")]
     StaleSession(String),
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 pub type Result<T, E = CoachError> = std::result::Result<T, E>;
+
+/// Grading is CPU work of up to a millisecond: inside a multi-threaded runtime it runs on the
+/// blocking pool, so it never holds up the tasks that wait on the database or the network.
+async fn off_the_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            handle.spawn_blocking(work).await.map_err(|error| CoachError::Internal(format!("grading stopped: {error}")))
+        }
+        _ => Ok(work()),
+    }
+}
 
 /// Who is practising, and where.
 #[derive(Debug, Clone)]
@@ -468,8 +481,14 @@ impl Coach {
             return Err(CoachError::EmptyAnswer);
         }
         let now = clock.now();
-        let answer = self.grader.analyze(&view.draft.text);
-        let grade = self.grader.grade_covered(view.question, &view.step.id, &view.step.covers, &answer);
+        let grader = self.grader.clone();
+        let (question, step, covers, text) =
+            (view.question.id.clone(), view.step.id.clone(), view.step.covers.clone(), view.draft.text.clone());
+        let grade = off_the_runtime(move || {
+            let question = grader.question(&question)?;
+            Ok::<_, GradeError>(grader.grade_covered(question, &step, &covers, &grader.analyze(&text)))
+        })
+        .await??;
         let hits: Vec<String> = grade.hits().map(|item| item.id.to_string()).collect();
         let misses: Vec<String> = grade.misses().map(|item| item.id.to_string()).collect();
         let red_flags: Vec<String> = grade.red_flags.iter().map(|flag| flag.id.clone()).collect();
@@ -644,8 +663,8 @@ impl Coach {
         } else {
             (steps.iter().map(|s| s.score.unwrap_or(0) as f64).sum::<f64>() / steps.len() as f64).round() as u32
         };
-        let joined = best_answers.join("\n\n");
-        let whole_grade = self.grader.grade_answer(&question.id, None, &self.grader.analyze(&joined))?;
+        let (grader, question_id, joined) = (self.grader.clone(), question.id.clone(), best_answers.join("\n\n"));
+        let whole_grade = off_the_runtime(move || grader.grade(&question_id, None, &joined)).await??;
         let weakest_concepts = self.concept_stats(best_attempts.iter().map(|a| (question.id.as_str(), *a)));
         let suggested_quiz_topic = self.quiz_topic_for(&weakest_concepts);
         Ok(Report {
