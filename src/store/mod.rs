@@ -566,16 +566,6 @@ impl Store {
         rows.iter().map(Self::attempt_from).collect()
     }
 
-    /// The attempts of one step of a session, in order.
-    pub async fn step_attempts(&self, session_id: i64, step_id: &str) -> Result<Vec<Attempt>> {
-        let rows = sqlx::query("SELECT * FROM step_answers WHERE session_id = ?1 AND step_id = ?2 ORDER BY attempt")
-            .bind(session_id)
-            .bind(step_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(Self::attempt_from).collect()
-    }
-
     /// All drafts of a session, by step.
     pub async fn drafts(&self, session_id: i64) -> Result<Vec<(String, Draft)>> {
         let rows = sqlx::query(
