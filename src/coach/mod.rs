@@ -316,9 +316,7 @@ impl Coach {
 
     /// Each step of `framework` must grade at least one item of `question`.
     fn check_fit(&self, question: &Question, framework: &Framework) -> Result<()> {
-        let fits = framework.steps.iter().all(|step| {
-            question.items.iter().any(|item| step.covers.iter().any(|c| **c == *item.step) || *step.id == *item.step)
-        });
+        let fits = framework.steps.iter().all(|step| question.items.iter().any(|item| step.grades(&item.step)));
         if fits || framework.id == question.framework {
             return Ok(());
         }
@@ -521,7 +519,7 @@ impl Coach {
             .question
             .items
             .iter()
-            .filter(|item| view.step.covers.iter().any(|step| **step == *item.step) || *item.step == view.step.id)
+            .filter(|item| view.step.grades(&item.step))
             .filter(|item| !covered.iter().any(|id| **id == *item.id))
             .collect();
         missed.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.generic.cmp(&b.generic)));

@@ -78,6 +78,13 @@ pub struct Step {
     pub covers: Vec<String>,
 }
 
+impl Step {
+    /// Does this step grade the rubric items of `rubric_step`?
+    pub fn grades(&self, rubric_step: &str) -> bool {
+        self.covers.iter().any(|covered| covered == rubric_step)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Difficulty {

@@ -234,7 +234,7 @@ impl Grader {
         let function = intern_set(&lexicon.function_words);
         // "10K", "5 TB" and "200ms" all reach the grader as a number followed by a unit word.
         let unit = intern_set(&lexicon.units);
-        let dictionary_word = compiler.dictionary_words.clone();
+        let dictionary_word = compiler.dictionary_words;
         let phrases = compiler.phrases;
         let vocabulary = compiler.vocabulary;
         let size = vocabulary.len() + 1;

@@ -165,7 +165,7 @@ fn camel_case_pieces(text: &str, start: usize, end: usize, pieces: &mut Vec<(usi
         let previous = chars[i - 1].1;
         let next_is_lower = chars.get(i + 1).is_some_and(|(_, n)| n.is_lowercase());
         // "URLs", "APIs", "ISPs" are plural acronyms, not "UR Ls".
-        let plural_acronym = c == 's' || (chars.len() == i + 2 && chars[i + 1].1 == 's');
+        let plural_acronym = chars.len() == i + 2 && chars[i + 1].1 == 's';
         let hump = c.is_uppercase()
             && (previous.is_lowercase() || previous.is_uppercase() && next_is_lower && !plural_acronym);
         if hump && !word[..offset].contains('\'') {
