@@ -176,8 +176,14 @@ impl SessionView<'_> {
         format!("{}{}", "\u{25b0}".repeat(done), "\u{25b1}".repeat(self.step_count().saturating_sub(done)))
     }
 
+    /// Seconds since the step (or its last revision) started.
+    pub fn seconds_since_start(&self, now: DateTime<Utc>) -> u64 {
+        (now - self.row.step_started_at).num_seconds().max(0) as u64
+    }
+
+    /// All the time spent on this step so far.
     pub fn seconds_on_step(&self, now: DateTime<Utc>) -> u64 {
-        self.draft.seconds_used + (now - self.row.step_started_at).num_seconds().max(0) as u64
+        self.draft.seconds_used + self.seconds_since_start(now)
     }
 }
 
@@ -490,7 +496,7 @@ impl Coach {
         let hits: Vec<String> = grade.hits().map(|item| item.id.to_string()).collect();
         let misses: Vec<String> = grade.misses().map(|item| item.id.to_string()).collect();
         let red_flags: Vec<String> = grade.red_flags.iter().map(|flag| flag.id.clone()).collect();
-        let seconds_taken = (now - view.row.step_started_at).num_seconds().max(0) as u64;
+        let seconds_taken = view.seconds_since_start(now);
         let attempt = store
             .record_attempt(
                 session_id,
@@ -592,9 +598,7 @@ impl Coach {
     ) -> Result<Advance<'_>> {
         let view = self.active_view(store, session_id).await?;
         if view.attempts == 0 {
-            store
-                .mark_skipped(session_id, &view.step.id, view.seconds_on_step(clock.now()) - view.draft.seconds_used)
-                .await?;
+            store.mark_skipped(session_id, &view.step.id, view.seconds_since_start(clock.now())).await?;
         }
         self.advance(store, clock, learner, view).await
     }
