@@ -6,6 +6,7 @@
 
 pub mod coach;
 pub mod content;
+pub mod discord;
 pub mod eval;
 pub mod grading;
 pub mod store;

@@ -91,6 +91,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the Discord bot (reads DISCORD_TOKEN, DATABASE_URL and DEV_GUILD_ID).
+    Bot,
 }
 
 fn main() -> ExitCode {
@@ -131,6 +133,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(local_coach(grader, &cli.command))
         }
+        Command::Bot => {
+            // Check the token before loading anything: the most common first-run mistake.
+            let settings = design_coach::discord::BotSettings::from_env()?;
+            let grader = Grader::new(load(&cli)?);
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(bot(grader, settings))
+        }
         Command::Eval { file } => {
             let grader = Grader::new(load(&cli)?);
             let input = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
@@ -138,6 +147,39 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", eval::render(&report));
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+async fn bot(grader: Grader, settings: design_coach::discord::BotSettings) -> Result<ExitCode> {
+    let store = Store::open(&Store::url_from_env()).await?;
+    let coach = Arc::new(Coach::new(Arc::new(grader)));
+    let outcome =
+        design_coach::discord::run(settings, coach, store.clone(), Arc::new(SystemClock), stop_signal()).await;
+    store.close().await;
+    outcome?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C, or SIGTERM (what `docker stop` sends).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the bot");
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

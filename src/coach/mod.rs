@@ -2,6 +2,7 @@
 //! and without I/O of its own: every call takes the store and a clock, so tests control time
 //! and a restart loses nothing (all state is in the store).
 
+pub mod daily;
 pub mod streak;
 
 use crate::content::{Difficulty, Framework, Question, QuizItem, Step};
@@ -743,6 +744,12 @@ impl Coach {
 
     /// Up to `count` random quiz items, of one topic or of all.
     pub fn quiz(&self, topic: Option<&str>, count: usize) -> Result<Vec<&QuizItem>> {
+        self.quiz_round(topic, count, rand::random())
+    }
+
+    /// The quiz items of a round, the same for the same seed: a round whose state lives only in
+    /// its buttons (Discord) can be picked up again after a restart.
+    pub fn quiz_round(&self, topic: Option<&str>, count: usize, seed: u64) -> Result<Vec<&QuizItem>> {
         let content = self.grader.content();
         if let Some(topic) = topic {
             let topics = content.quiz_topics();
@@ -756,7 +763,7 @@ impl Coach {
         }
         let mut items: Vec<&QuizItem> =
             content.quiz.iter().filter(|item| topic.is_none_or(|t| item.topic == t)).collect();
-        items.shuffle(&mut rand::thread_rng());
+        items.shuffle(&mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed));
         items.truncate(count.max(1));
         Ok(items)
     }

@@ -9,6 +9,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod server;
+pub use server::{DailyPost, DailySettings, MemberStanding};
+
 /// Where the database lives when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://design-coach.db";
 
