@@ -102,6 +102,10 @@ impl Card {
         }
         let name = clip(name, FIELD_NAME_LIMIT);
         let room = FIELD_VALUE_LIMIT.min(EMBED_TOTAL_LIMIT.saturating_sub(self.total() + name.chars().count() + 64));
+        // Too little room for one readable line: leave the field out rather than overflow.
+        if room < 48 {
+            return self;
+        }
         let mut value = String::new();
         for (shown, line) in lines.iter().enumerate() {
             let line = clip(line, room.min(300));
