@@ -3,13 +3,8 @@
 #   docker run -d --name design-coach -e DISCORD_TOKEN=... -v design-coach-data:/data design-coach
 FROM rust:1-bookworm AS build
 WORKDIR /src
-# Dependencies first, so a change to the sources alone does not rebuild them.
-COPY Cargo.toml Cargo.lock build.rs ./
-RUN mkdir -p src benches examples && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && echo 'fn main() {}' > benches/grading.rs && echo 'fn main() {}' > examples/load.rs \
-    && mkdir -p prompts rubrics migrations && cargo build --release --locked || true
 COPY . .
-RUN touch src/main.rs src/lib.rs build.rs && cargo build --release --locked --bin design-coach
+RUN cargo build --release --locked --bin design-coach
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
