@@ -52,8 +52,7 @@ async fn on_message(http: &Http, data: &Data, message: &Message) -> Result<(), B
         match data.coach.answer(&data.store, session.id, &message.content).await {
             Ok(_) => {}
             Err(error @ (CoachError::AnswerTooLong { .. } | CoachError::SessionEnded)) => {
-                post(http, message.channel_id, CreateMessage::new().content(error.to_string()), "refuse an answer")
-                    .await?;
+                super::post_text(http, message.channel_id, &error.to_string(), "refuse an answer").await?;
             }
             Err(error) => return Err(error.into()),
         }

@@ -244,6 +244,14 @@ async fn post(http: &Http, channel: ChannelId, message: CreateMessage, what: &st
     deliver(what, || channel.send_message(http, message.clone())).await
 }
 
+/// Posts plain text, split into as many messages as Discord's 2,000-character limit needs.
+async fn post_text(http: &Http, channel: ChannelId, text: &str, what: &str) -> Result<(), serenity::Error> {
+    for part in render::split_message(text, render::MESSAGE_LIMIT) {
+        post(http, channel, CreateMessage::new().content(part), what).await?;
+    }
+    Ok(())
+}
+
 /// An ephemeral reply to an interaction.
 fn ephemeral(text: impl Into<String>) -> CreateInteractionResponse {
     CreateInteractionResponse::Message(
