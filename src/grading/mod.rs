@@ -412,8 +412,8 @@ impl Grader {
         false
     }
 
-    /// Distinct patterns credited (counted up to `enough`), their quotes, and whether all of
-    /// the evidence is bare. Stops early once the outcome and the quotes cannot change.
+    /// Distinct patterns credited (counted up to `enough`), the spans to quote, and whether all
+    /// of the evidence is bare. Stops early once the outcome and the quotes cannot change.
     fn evaluate(
         &self,
         answer: &Answer<'_>,
@@ -421,7 +421,7 @@ impl Grader {
         negatable: bool,
         enough: usize,
         spans: &mut Vec<Span>,
-    ) -> (usize, Vec<Quote>, bool) {
+    ) -> (usize, Vec<Span>, bool) {
         let index = answer.index();
         let mut matched = 0;
         let mut evidence: Vec<Span> = Vec::new();
@@ -451,14 +451,20 @@ impl Grader {
                 matched += 1;
             }
         }
+        (matched, evidence, bare)
+    }
+
+    /// Quotes for evidence spans, one per distinct text. Only credited items show evidence,
+    /// so callers quote only then: quoting is much of the cost of a grade.
+    fn quotes(&self, answer: &Answer<'_>, evidence: &[Span]) -> Vec<Quote> {
         let mut quotes: Vec<Quote> = Vec::with_capacity(evidence.len());
-        for span in evidence {
+        for &span in evidence {
             let quote = self.quote(answer, span);
             if !quotes.contains(&quote) {
                 quotes.push(quote);
             }
         }
-        (matched, quotes, bare)
+        quotes
     }
 
     /// Grades `text` against one step of a question (its rubric steps are those the step
@@ -536,7 +542,7 @@ impl Grader {
                 hit,
                 weight: item.weight,
                 credit: if hit { 1.0 } else { 0.0 },
-                evidence: if hit { evidence } else { Vec::new() },
+                evidence: if hit { self.quotes(answer, &evidence) } else { Vec::new() },
                 hint: (!hit).then(|| item.hint.clone()),
                 why: item.why.clone(),
                 generic: item.generic,
@@ -592,19 +598,24 @@ impl Grader {
             .iter()
             .zip(&self.checks)
             .map(|(check, compiled)| {
-                let (matched, mut evidence, _) = self.evaluate(answer, &compiled.patterns, true, check.at_least, spans);
+                let (matched, spans_to_quote, _) =
+                    self.evaluate(answer, &compiled.patterns, true, check.at_least, spans);
                 let quantities_ok = answer.quantities.len() >= check.quantities_at_least;
-                if check.quantities_at_least > 0 {
-                    evidence.extend(
-                        answer.quantities.iter().take(MAX_EVIDENCE).map(|&range| quote_range(answer.text, range)),
-                    );
-                }
                 let ticked = matched >= check.at_least && quantities_ok;
+                let mut evidence = Vec::new();
+                if ticked {
+                    evidence = self.quotes(answer, &spans_to_quote);
+                    if check.quantities_at_least > 0 {
+                        evidence.extend(
+                            answer.quantities.iter().take(MAX_EVIDENCE).map(|&range| quote_range(answer.text, range)),
+                        );
+                    }
+                }
                 CheckResult {
                     id: check.id.clone(),
                     label: check.label.clone(),
                     ticked,
-                    evidence: if ticked { evidence } else { Vec::new() },
+                    evidence,
                     hint: (!ticked && !check.hint.is_empty()).then(|| check.hint.clone()),
                 }
             })
