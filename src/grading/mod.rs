@@ -142,6 +142,21 @@ impl Grade {
 /// The answer's text in `range`, on one line and shortened around the middle if long.
 fn quote_range(text: &str, (start, end): (usize, usize)) -> Quote {
     let raw = &text[start..end];
+    // Most quotes are a short run of ASCII words with single spaces: already what the general
+    // path below would make of them.
+    let plain = raw.len() <= MAX_QUOTE_CHARS
+        && raw.bytes().all(|b| b.is_ascii() && !matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
+        && !raw.starts_with(' ')
+        && !raw.ends_with(' ')
+        && !raw.contains("  ");
+    if plain {
+        return raw.to_string();
+    }
+    collapse_quote(raw)
+}
+
+/// `raw` on one line with single spaces, shortened around the middle if long.
+fn collapse_quote(raw: &str) -> Quote {
     let mut collapsed = String::with_capacity(raw.len());
     let mut chars = 0;
     for word in raw.split_whitespace() {
@@ -718,5 +733,30 @@ impl Grader {
             }
         }
         failures
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_quotes_are_what_collapsing_would_make() {
+        let long = "word ".repeat(30);
+        for raw in [
+            "a short quote",
+            "two  spaces",
+            "line\nbreak",
+            "tab\there",
+            " lead",
+            "trail ",
+            "caf\u{e9} au lait",
+            "x",
+            long.trim_end(),
+            "vertical\x0btab",
+            "no\u{a0}break",
+        ] {
+            assert_eq!(quote_range(raw, (0, raw.len())), collapse_quote(raw), "{raw:?}");
+        }
     }
 }
