@@ -11,6 +11,11 @@ type CompiledSlot = std::sync::Arc<[Box<[u32]>]>;
 #[derive(Debug, Clone)]
 pub struct CompiledPhrase {
     slots: Vec<CompiledSlot>,
+    /// One slot of single words: every position of a head is an occurrence.
+    single_words: bool,
+    /// Per slot, (first word, alternative) sorted: the alternatives that can start at a token
+    /// are found without trying every term of a large concept, and still in their order.
+    firsts: Vec<Box<[(u32, u32)]>>,
     /// Every word id that can start the phrase: if none is in the answer, nothing matches.
     heads: Box<[u32]>,
 }
@@ -43,13 +48,29 @@ impl Phrases {
         heads.dedup();
         let id = self.list.len() as u32;
         self.ids.insert(slots.clone(), id);
-        self.list.push(CompiledPhrase { slots, heads: heads.into_boxed_slice() });
+        let single_words = slots.len() == 1 && slots[0].iter().all(|sequence| sequence.len() == 1);
+        let firsts = slots
+            .iter()
+            .map(|slot| {
+                let mut firsts: Vec<(u32, u32)> = slot
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(alternative, sequence)| Some((*sequence.first()?, alternative as u32)))
+                    .collect();
+                firsts.sort_unstable();
+                firsts.into_boxed_slice()
+            })
+            .collect();
+        self.list.push(CompiledPhrase { slots, single_words, firsts, heads: heads.into_boxed_slice() });
         id
     }
 }
 
 /// No phrase spans more tokens than this (patterns have at most 12 words, a concept term a few more).
 const MAX_PHRASE_TOKENS: u32 = 32;
+
+/// Heads of one phrase present in an answer that are merged on the stack; beyond, spans are sorted.
+const MAX_MERGED_HEADS: usize = 16;
 
 /// Token range `[start, end)` of one occurrence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,57 +159,47 @@ impl<'c> Compiler<'c> {
 /// Occurrences of the phrases an answer has been asked about so far.
 /// (A map rather than a table by phrase id: an answer asks about a few hundred of the many
 /// thousand phrases, and clearing a table that size per answer costs more than it saves.)
-#[derive(Default)]
 pub struct Memo {
     /// Phrase id to a range of `spans`.
     ranges: FxHashMap<u32, (u32, u32)>,
     spans: Vec<Span>,
+    /// Ranges of a pattern's near phrases, kept to save an allocation per pattern.
+    near: Vec<(u32, u32)>,
 }
 
-/// Sorts by start and removes duplicates; phrases with one alternative come out sorted already.
-fn sort_spans(spans: &mut Vec<Span>) {
-    let key = |span: &Span| (span.start, span.end);
-    if !spans.windows(2).all(|pair| key(&pair[0]) < key(&pair[1])) {
-        spans.sort_unstable_by_key(key);
-        spans.dedup();
+impl Default for Memo {
+    fn default() -> Self {
+        // Sized for a whole-question grade, so the map does not grow step by step.
+        let mut ranges = FxHashMap::default();
+        ranges.reserve(1024);
+        Memo { ranges, spans: Vec::with_capacity(4096), near: Vec::new() }
     }
 }
 
-/// Where each word of an answer occurs: positions grouped by word id.
+/// Where each word of an answer occurs, as a list per word id threaded through the tokens:
+/// built in one pass, where sorting positions and hashing ranges cost more than the lookups.
 #[derive(Default)]
 pub struct WordIndex {
-    positions: Vec<u32>,
-    /// Word id to its range of `positions`.
-    ranges: FxHashMap<u32, (u32, u32)>,
-    /// Bit per word id: does the answer contain it?
-    present: Vec<u64>,
+    /// Word id to one more than its first position, or 0 when the answer lacks the word.
+    first: Vec<u32>,
+    /// Token position to one more than the next position of the same word, or 0.
+    next: Vec<u32>,
 }
 
 impl WordIndex {
     pub fn build(tokens: &[Token], vocabulary_size: usize) -> Self {
-        let mut keys: Vec<u64> = tokens
-            .iter()
-            .enumerate()
-            .filter(|(_, token)| token.id != 0)
-            .map(|(i, token)| (u64::from(token.id) << 32) | i as u64)
-            .collect();
-        keys.sort_unstable();
-        let mut index = WordIndex {
-            positions: keys.iter().map(|&key| key as u32).collect(),
-            ranges: FxHashMap::default(),
-            present: vec![0u64; vocabulary_size / 64 + 1],
-        };
-        let mut start = 0;
-        while start < keys.len() {
-            let id = (keys[start] >> 32) as u32;
-            let end = start + keys[start..].iter().take_while(|&&key| (key >> 32) as u32 == id).count();
-            index.ranges.insert(id, (start as u32, end as u32));
-            if let Some(bits) = index.present.get_mut(id as usize / 64) {
-                *bits |= 1 << (id % 64);
+        let mut first = vec![0u32; vocabulary_size];
+        let mut next = vec![0u32; tokens.len()];
+        for (i, token) in tokens.iter().enumerate().rev() {
+            if token.id == 0 {
+                continue;
             }
-            start = end;
+            if let Some(head) = first.get_mut(token.id as usize) {
+                next[i] = *head;
+                *head = i as u32 + 1;
+            }
         }
-        index
+        WordIndex { first, next }
     }
 }
 
@@ -211,7 +222,7 @@ impl<'a> Index<'a> {
     }
 
     fn contains(&self, id: u32) -> bool {
-        self.words.present.get(id as usize / 64).is_some_and(|bits| bits & (1 << (id % 64)) != 0)
+        self.words.first.get(id as usize).is_some_and(|&first| first != 0)
     }
 
     /// Could the phrase occur at all? A cheap test that rules out most patterns of most items.
@@ -219,11 +230,14 @@ impl<'a> Index<'a> {
         phrase.heads.iter().any(|&id| self.contains(id))
     }
 
-    fn positions(&self, id: u32) -> &[u32] {
-        match self.words.ranges.get(&id) {
-            Some(&(start, end)) => &self.words.positions[start as usize..end as usize],
-            None => &[],
-        }
+    /// The positions of a word, ascending.
+    fn positions(&self, id: u32) -> impl Iterator<Item = u32> + '_ {
+        let mut at = self.words.first.get(id as usize).copied().unwrap_or(0);
+        std::iter::from_fn(move || {
+            let position = at.checked_sub(1)?;
+            at = self.words.next[position as usize];
+            Some(position)
+        })
     }
 
     fn sequence_at(&self, sequence: &[u32], position: usize, first: bool) -> bool {
@@ -234,29 +248,81 @@ impl<'a> Index<'a> {
         })
     }
 
-    fn slots_from(&self, slots: &[CompiledSlot], position: usize, first: bool) -> Option<usize> {
-        let Some((slot, rest)) = slots.split_first() else { return Some(position) };
-        slot.iter().find_map(|sequence| {
-            if self.sequence_at(sequence, position, first) {
-                self.slots_from(rest, position + sequence.len(), false)
-            } else {
-                None
+    /// Where the phrase's slots from `slot` on end when matched at `position`: the first
+    /// alternatives that fit, in order, as a depth-first search would find them.
+    fn slots_from(&self, phrase: &CompiledPhrase, slot: usize, position: usize, first: bool) -> Option<usize> {
+        let Some(alternatives) = phrase.slots.get(slot) else { return Some(position) };
+        let id = self.tokens.get(position)?.id;
+        let firsts = &phrase.firsts[slot];
+        let from = firsts.partition_point(|&(word, _)| word < id);
+        for &(_, alternative) in firsts[from..].iter().take_while(|&&(word, _)| word == id) {
+            let sequence = &alternatives[alternative as usize];
+            if self.sequence_at(sequence, position, first)
+                && let Some(end) = self.slots_from(phrase, slot + 1, position + sequence.len(), false)
+            {
+                return Some(end);
             }
-        })
+        }
+        None
     }
 
     fn phrase(&self, phrase: &CompiledPhrase, out: &mut Vec<Span>) {
-        // Each distinct first word once: a concept's terms often share it ("load balancer",
-        // "load balancing").
+        // Each distinct first word once (a concept's terms often share it: "load balancer",
+        // "load balancing"), walking the heads' positions together so that the spans come out
+        // sorted by start. A position has one word, so no two spans share a start.
+        let mut cursors = [0u32; MAX_MERGED_HEADS];
+        let mut count = 0;
         for &head in phrase.heads.iter() {
-            if !self.contains(head) {
+            let first = self.words.first.get(head as usize).copied().unwrap_or(0);
+            if first == 0 {
                 continue;
             }
-            for &position in self.positions(head) {
-                if let Some(end) = self.slots_from(&phrase.slots, position as usize, true) {
-                    out.push(Span { start: position, end: end as u32 });
+            if count == MAX_MERGED_HEADS {
+                let start = out.len();
+                self.phrase_unordered(phrase, out);
+                out[start..].sort_unstable_by_key(|span| span.start);
+                return;
+            }
+            cursors[count] = first;
+            count += 1;
+        }
+        if count == 1 {
+            let mut cursor = cursors[0];
+            while let Some(position) = cursor.checked_sub(1) {
+                cursor = self.words.next[position as usize];
+                self.occurrence_at(phrase, position, out);
+            }
+            return;
+        }
+        let cursors = &mut cursors[..count];
+        loop {
+            let mut next = None;
+            for (i, &cursor) in cursors.iter().enumerate() {
+                if cursor != 0 && next.is_none_or(|(_, lowest)| cursor < lowest) {
+                    next = Some((i, cursor));
                 }
             }
+            let Some((i, cursor)) = next else { break };
+            let position = cursor - 1;
+            cursors[i] = self.words.next[position as usize];
+            self.occurrence_at(phrase, position, out);
+        }
+    }
+
+    /// `phrase` for the rare phrase with very many heads in one answer: head by head.
+    fn phrase_unordered(&self, phrase: &CompiledPhrase, out: &mut Vec<Span>) {
+        for &head in phrase.heads.iter() {
+            for position in self.positions(head) {
+                self.occurrence_at(phrase, position, out);
+            }
+        }
+    }
+
+    fn occurrence_at(&self, phrase: &CompiledPhrase, position: u32, out: &mut Vec<Span>) {
+        if phrase.single_words {
+            out.push(Span { start: position, end: position + 1 });
+        } else if let Some(end) = self.slots_from(phrase, 0, position as usize, true) {
+            out.push(Span { start: position, end: end as u32 });
         }
     }
 
@@ -264,27 +330,21 @@ impl<'a> Index<'a> {
         b.start.saturating_sub(a.end).max(a.start.saturating_sub(b.end))
     }
 
-    /// The occurrences of a phrase, sorted by start: computed once per answer, then copied.
-    fn phrase_spans(&self, id: u32, out: &mut Vec<Span>) {
-        out.clear();
-        {
-            let memo = self.memo.borrow();
-            if let Some(&(start, end)) = memo.ranges.get(&id) {
-                out.extend_from_slice(&memo.spans[start as usize..end as usize]);
-                return;
-            }
+    /// The range in the memo of a phrase's occurrences, sorted by start: computed once per answer.
+    fn phrase_range(&self, id: u32) -> (u32, u32) {
+        if let Some(&range) = self.memo.borrow().ranges.get(&id) {
+            return range;
         }
+        let mut memo = self.memo.borrow_mut();
+        let start = memo.spans.len();
         if let Some(phrase) = self.phrases.list.get(id as usize)
             && self.may_occur(phrase)
         {
-            self.phrase(phrase, out);
-            sort_spans(out);
+            self.phrase(phrase, &mut memo.spans);
         }
-        let mut memo = self.memo.borrow_mut();
-        let start = memo.spans.len() as u32;
-        memo.spans.extend_from_slice(out);
-        let end = memo.spans.len() as u32;
-        memo.ranges.insert(id, (start, end));
+        let range = (start as u32, memo.spans.len() as u32);
+        memo.ranges.insert(id, range);
+        range
     }
 
     fn could_occur(&self, id: u32) -> bool {
@@ -297,24 +357,32 @@ impl<'a> Index<'a> {
         if !self.could_occur(pattern.first) || pattern.near.iter().any(|&(_, phrase)| !self.could_occur(phrase)) {
             return;
         }
-        self.phrase_spans(pattern.first, out);
-        if pattern.near.is_empty() || out.is_empty() {
+        let (start, end) = self.phrase_range(pattern.first);
+        if start == end {
             return;
         }
-        let mut candidates = Vec::new();
-        let mut near_occurrences: Vec<Vec<Span>> = Vec::with_capacity(pattern.near.len());
+        let mut near = std::mem::take(&mut self.memo.borrow_mut().near);
+        near.clear();
         for &(_, phrase) in &pattern.near {
-            self.phrase_spans(phrase, &mut candidates);
-            if candidates.is_empty() {
-                out.clear();
+            let range = self.phrase_range(phrase);
+            if range.0 == range.1 {
+                self.memo.borrow_mut().near = near;
                 return;
             }
-            near_occurrences.push(std::mem::take(&mut candidates));
+            near.push(range);
         }
+        let memo = self.memo.borrow();
+        out.extend_from_slice(&memo.spans[start as usize..end as usize]);
+        if pattern.near.is_empty() {
+            drop(memo);
+            self.memo.borrow_mut().near = near;
+            return;
+        }
+        let near_occurrences = near.iter().map(|&(start, end)| &memo.spans[start as usize..end as usize]);
         out.retain_mut(|span| {
             let sentence = self.tokens[span.start as usize].sentence;
             let mut previous = *span;
-            for ((distance, _), candidates) in pattern.near.iter().zip(&near_occurrences) {
+            for ((distance, _), candidates) in pattern.near.iter().zip(near_occurrences.clone()) {
                 // Candidates are sorted by start; only those starting near `previous` can be close.
                 let lowest = previous.start.saturating_sub(*distance + MAX_PHRASE_TOKENS);
                 let first = candidates.partition_point(|candidate| candidate.start < lowest);
@@ -335,5 +403,7 @@ impl<'a> Index<'a> {
             }
             true
         });
+        drop(memo);
+        self.memo.borrow_mut().near = near;
     }
 }

@@ -142,6 +142,21 @@ impl Grade {
 /// The answer's text in `range`, on one line and shortened around the middle if long.
 fn quote_range(text: &str, (start, end): (usize, usize)) -> Quote {
     let raw = &text[start..end];
+    // Most quotes are a short run of ASCII words with single spaces: already what the general
+    // path below would make of them.
+    let plain = raw.len() <= MAX_QUOTE_CHARS
+        && raw.bytes().all(|b| b.is_ascii() && !matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
+        && !raw.starts_with(' ')
+        && !raw.ends_with(' ')
+        && !raw.contains("  ");
+    if plain {
+        return raw.to_string();
+    }
+    collapse_quote(raw)
+}
+
+/// `raw` on one line with single spaces, shortened around the middle if long.
+fn collapse_quote(raw: &str) -> Quote {
     let mut collapsed = String::with_capacity(raw.len());
     let mut chars = 0;
     for word in raw.split_whitespace() {
@@ -412,8 +427,8 @@ impl Grader {
         false
     }
 
-    /// Distinct patterns credited (counted up to `enough`), their quotes, and whether all of
-    /// the evidence is bare. Stops early once the outcome and the quotes cannot change.
+    /// Distinct patterns credited (counted up to `enough`), the spans to quote, and whether all
+    /// of the evidence is bare. Stops early once the outcome and the quotes cannot change.
     fn evaluate(
         &self,
         answer: &Answer<'_>,
@@ -421,7 +436,7 @@ impl Grader {
         negatable: bool,
         enough: usize,
         spans: &mut Vec<Span>,
-    ) -> (usize, Vec<Quote>, bool) {
+    ) -> (usize, Vec<Span>, bool) {
         let index = answer.index();
         let mut matched = 0;
         let mut evidence: Vec<Span> = Vec::new();
@@ -451,14 +466,20 @@ impl Grader {
                 matched += 1;
             }
         }
+        (matched, evidence, bare)
+    }
+
+    /// Quotes for evidence spans, one per distinct text. Only credited items show evidence,
+    /// so callers quote only then: quoting is much of the cost of a grade.
+    fn quotes(&self, answer: &Answer<'_>, evidence: &[Span]) -> Vec<Quote> {
         let mut quotes: Vec<Quote> = Vec::with_capacity(evidence.len());
-        for span in evidence {
+        for &span in evidence {
             let quote = self.quote(answer, span);
             if !quotes.contains(&quote) {
                 quotes.push(quote);
             }
         }
-        (matched, quotes, bare)
+        quotes
     }
 
     /// Grades `text` against one step of a question (its rubric steps are those the step
@@ -536,7 +557,7 @@ impl Grader {
                 hit,
                 weight: item.weight,
                 credit: if hit { 1.0 } else { 0.0 },
-                evidence: if hit { evidence } else { Vec::new() },
+                evidence: if hit { self.quotes(answer, &evidence) } else { Vec::new() },
                 hint: (!hit).then(|| item.hint.clone()),
                 why: item.why.clone(),
                 generic: item.generic,
@@ -592,19 +613,24 @@ impl Grader {
             .iter()
             .zip(&self.checks)
             .map(|(check, compiled)| {
-                let (matched, mut evidence, _) = self.evaluate(answer, &compiled.patterns, true, check.at_least, spans);
+                let (matched, spans_to_quote, _) =
+                    self.evaluate(answer, &compiled.patterns, true, check.at_least, spans);
                 let quantities_ok = answer.quantities.len() >= check.quantities_at_least;
-                if check.quantities_at_least > 0 {
-                    evidence.extend(
-                        answer.quantities.iter().take(MAX_EVIDENCE).map(|&range| quote_range(answer.text, range)),
-                    );
-                }
                 let ticked = matched >= check.at_least && quantities_ok;
+                let mut evidence = Vec::new();
+                if ticked {
+                    evidence = self.quotes(answer, &spans_to_quote);
+                    if check.quantities_at_least > 0 {
+                        evidence.extend(
+                            answer.quantities.iter().take(MAX_EVIDENCE).map(|&range| quote_range(answer.text, range)),
+                        );
+                    }
+                }
                 CheckResult {
                     id: check.id.clone(),
                     label: check.label.clone(),
                     ticked,
-                    evidence: if ticked { evidence } else { Vec::new() },
+                    evidence,
                     hint: (!ticked && !check.hint.is_empty()).then(|| check.hint.clone()),
                 }
             })
@@ -707,5 +733,30 @@ impl Grader {
             }
         }
         failures
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_quotes_are_what_collapsing_would_make() {
+        let long = "word ".repeat(30);
+        for raw in [
+            "a short quote",
+            "two  spaces",
+            "line\nbreak",
+            "tab\there",
+            " lead",
+            "trail ",
+            "caf\u{e9} au lait",
+            "x",
+            long.trim_end(),
+            "vertical\x0btab",
+            "no\u{a0}break",
+        ] {
+            assert_eq!(quote_range(raw, (0, raw.len())), collapse_quote(raw), "{raw:?}");
+        }
     }
 }

@@ -10,6 +10,17 @@ use rustc_hash::FxHashMap;
 /// that matters is that forms of one word meet and different words stay apart.
 pub fn normalize_word(word: &str, out: &mut String) {
     out.clear();
+    let mut buffer = [0u8; MAX_FAST_WORD];
+    if let Some(len) = normalize_ascii(word, &mut buffer) {
+        out.extend(buffer[..len].iter().map(|&byte| char::from(byte)));
+        return;
+    }
+    normalize_general(word, out);
+}
+
+/// `normalize_word` for any word, one char at a time.
+fn normalize_general(word: &str, out: &mut String) {
+    out.clear();
     for c in word.chars() {
         match c {
             '\u{2019}' | '\u{2018}' | '`' => out.push('\''),
@@ -24,48 +35,90 @@ pub fn normalize_word(word: &str, out: &mut String) {
     if out.len() < 3 || !out.bytes().all(|b| b.is_ascii_lowercase()) {
         return;
     }
-    strip_inflection(out);
+    let (len, ends_in_y) = stem(out.as_bytes());
+    out.truncate(len);
+    if ends_in_y {
+        out.pop();
+        out.push('y');
+    }
+}
+
+/// Longest word normalised on the stack; longer or non-ASCII words take the general path.
+const MAX_FAST_WORD: usize = 32;
+
+/// `normalize_word` for a short ASCII word, into `buffer` without allocating: nearly every word
+/// of an answer comes this way. Returns the length, or None for other words.
+fn normalize_ascii(word: &str, buffer: &mut [u8; MAX_FAST_WORD]) -> Option<usize> {
+    let bytes = word.as_bytes();
+    if bytes.len() > MAX_FAST_WORD || !bytes.is_ascii() {
+        return None;
+    }
+    for (to, &byte) in buffer.iter_mut().zip(bytes) {
+        *to = if byte == b'`' { b'\'' } else { byte.to_ascii_lowercase() };
+    }
+    let mut len = bytes.len();
+    if buffer[..len].ends_with(b"'s") {
+        len -= 2;
+    }
+    if len < 3 || !buffer[..len].iter().all(u8::is_ascii_lowercase) {
+        return Some(len);
+    }
+    let (stemmed, ends_in_y) = stem(&buffer[..len]);
+    if ends_in_y {
+        buffer[stemmed - 1] = b'y';
+    }
+    Some(stemmed)
 }
 
 fn has_vowel(word: &[u8]) -> bool {
     word.iter().any(|b| b"aeiouy".contains(b))
 }
 
-fn strip_inflection(word: &mut String) {
-    let bytes = word.as_bytes();
-    let n = bytes.len();
-    if n >= 5 && (word.ends_with("ies") || word.ends_with("ied")) {
-        word.truncate(n - 3);
-        word.push('y');
-        return;
+/// The length of a lower-case word without its inflection, and whether its last letter then
+/// becomes "y" ("queries" -> "query").
+fn stem(word: &[u8]) -> (usize, bool) {
+    let n = word.len();
+    if n >= 5 && (word.ends_with(b"ies") || word.ends_with(b"ied")) {
+        return (n - 2, true);
     }
-    if word.ends_with('s') && !word.ends_with("ss") && !word.ends_with("us") && !word.ends_with("is") {
-        word.truncate(n - 1);
-    } else if n >= 6 && word.ends_with("ing") && has_vowel(&bytes[..n - 3]) {
-        word.truncate(n - 3);
-        undouble(word);
-    } else if n >= 5 && word.ends_with("ed") && has_vowel(&bytes[..n - 2]) {
-        word.truncate(n - 2);
-        undouble(word);
+    let mut len = n;
+    if word.ends_with(b"s") && !word.ends_with(b"ss") && !word.ends_with(b"us") && !word.ends_with(b"is") {
+        len = n - 1;
+    } else if n >= 6 && word.ends_with(b"ing") && has_vowel(&word[..n - 3]) {
+        len = undouble(&word[..n - 3]);
+    } else if n >= 5 && word.ends_with(b"ed") && has_vowel(&word[..n - 2]) {
+        len = undouble(&word[..n - 2]);
     }
-    if word.len() >= 4 && word.ends_with('e') {
-        word.pop();
+    if len >= 4 && word[len - 1] == b'e' {
+        len -= 1;
     }
+    (len, false)
 }
 
 /// "running" -> "runn" -> "run", "shipped" -> "shipp" -> "ship"; but "polling" keeps "poll".
-fn undouble(word: &mut String) {
-    let bytes = word.as_bytes();
-    let n = bytes.len();
-    if n >= 3 && bytes[n - 1] == bytes[n - 2] && !b"aeioulsz".contains(&bytes[n - 1]) {
-        word.pop();
-    }
+fn undouble(word: &[u8]) -> usize {
+    let n = word.len();
+    if n >= 3 && word[n - 1] == word[n - 2] && !b"aeioulsz".contains(&word[n - 1]) { n - 1 } else { n }
 }
 
 /// Word ids: every word a pattern or the lexicon mentions gets one; all other words are 0.
 #[derive(Debug, Default, Clone)]
 pub struct Vocabulary {
     ids: FxHashMap<Box<str>, u32>,
+    /// The words of up to 15 bytes again, keyed by `short_key`: hashing and comparing one
+    /// integer is much cheaper than a string, and nearly all words are that short.
+    short: FxHashMap<u128, u32>,
+}
+
+/// A word of up to 15 bytes and its length, packed into one integer.
+fn short_key(word: &[u8]) -> Option<u128> {
+    if word.len() > 15 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    bytes[..word.len()].copy_from_slice(word);
+    bytes[15] = word.len() as u8;
+    Some(u128::from_le_bytes(bytes))
 }
 
 pub const UNKNOWN: u32 = 0;
@@ -78,6 +131,9 @@ impl Vocabulary {
         }
         let id = self.ids.len() as u32 + 1;
         self.ids.insert(word.into(), id);
+        if let Some(key) = short_key(word.as_bytes()) {
+            self.short.insert(key, id);
+        }
         id
     }
 
@@ -88,7 +144,30 @@ impl Vocabulary {
     }
 
     pub fn get(&self, normalized: &str) -> u32 {
-        self.ids.get(normalized).copied().unwrap_or(UNKNOWN)
+        match short_key(normalized.as_bytes()) {
+            Some(key) => self.short.get(&key).copied().unwrap_or(UNKNOWN),
+            None => self.ids.get(normalized).copied().unwrap_or(UNKNOWN),
+        }
+    }
+
+    /// The id of an answer's word, normalising it first.
+    fn lookup(&self, raw: &str, scratch: &mut String) -> u32 {
+        let mut buffer = [0u8; MAX_FAST_WORD];
+        match normalize_ascii(raw, &mut buffer) {
+            Some(len) => self.get_ascii(&buffer[..len]),
+            None => {
+                normalize_word(raw, scratch);
+                self.get(scratch)
+            }
+        }
+    }
+
+    /// `get` for a normalised word known to be ASCII.
+    fn get_ascii(&self, normalized: &[u8]) -> u32 {
+        match short_key(normalized) {
+            Some(key) => self.short.get(&key).copied().unwrap_or(UNKNOWN),
+            None => std::str::from_utf8(normalized).map_or(UNKNOWN, |word| self.get(word)),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -189,6 +268,16 @@ fn is_bullet_start(rest: &str) -> bool {
     }
 }
 
+/// The character at byte `index` of `text` (a char boundary), if any. Answers are nearly all
+/// ASCII, so a byte is tried before decoding.
+fn char_at(text: &str, index: usize) -> Option<char> {
+    match text.as_bytes().get(index) {
+        None => None,
+        Some(&byte) if byte < 0x80 => Some(char::from(byte)),
+        Some(_) => text[index..].chars().next(),
+    }
+}
+
 /// Splits `text` into tokens, looking each word up in `vocabulary`.
 pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, tokens: &mut Vec<Token>) {
     tokens.clear();
@@ -203,25 +292,17 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
     let mut pending_sentence = false;
     let mut index = 0usize;
     while index < bytes.len() {
-        let byte = bytes[index];
-        let c = if byte < 0x80 {
-            byte as char
-        } else {
-            match text[index..].chars().next() {
-                Some(c) => c,
-                None => break,
-            }
-        };
+        let Some(c) = char_at(text, index) else { break };
         if c.is_alphanumeric() {
             let start = index;
             let numeric = c.is_ascii_digit();
             let mut end = index + c.len_utf8();
-            while let Some(next) = text[end..].chars().next() {
+            while let Some(next) = char_at(text, end) {
                 if next.is_alphanumeric() {
                     end += next.len_utf8();
                     continue;
                 }
-                let after = text[end + next.len_utf8()..].chars().next();
+                let after = char_at(text, end + next.len_utf8());
                 let joins = match next {
                     // 99.9, 1,000 and 3.5 stay one number.
                     '.' | ',' => numeric && after.is_some_and(|a| a.is_ascii_digit()),
@@ -247,11 +328,13 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
                     pieces.push((number_end, end, false));
                 }
             } else {
-                let humped = text[start..end].chars().skip(1).any(char::is_uppercase);
-                if humped && {
-                    normalize_word(&text[start..end], &mut word);
-                    !classes.in_dictionary(vocabulary.get(&word))
-                } {
+                let raw = &text[start..end];
+                let humped = if raw.is_ascii() {
+                    raw.bytes().skip(1).any(|b| b.is_ascii_uppercase())
+                } else {
+                    raw.chars().skip(1).any(char::is_uppercase)
+                };
+                if humped && !classes.in_dictionary(vocabulary.lookup(raw, &mut word)) {
                     // "VehicleFactory" is two words, unless the whole is known ("WebSocket").
                     camel_case_pieces(text, start, end, &mut pieces);
                 } else {
@@ -260,13 +343,26 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
             }
             for &(piece_start, piece_end, piece_numeric) in &pieces {
                 let raw = &text[piece_start..piece_end];
-                if piece_numeric {
-                    word.clear();
-                    word.extend(raw.chars().filter(|&c| c != ','));
+                let id = if piece_numeric {
+                    // A number's piece is ASCII digits, points and commas.
+                    let mut digits = [0u8; MAX_FAST_WORD];
+                    let mut len = 0;
+                    for &byte in raw.as_bytes().iter().filter(|&&byte| byte != b',') {
+                        if let Some(slot) = digits.get_mut(len) {
+                            *slot = byte;
+                        }
+                        len += 1;
+                    }
+                    if len <= MAX_FAST_WORD {
+                        vocabulary.get_ascii(&digits[..len])
+                    } else {
+                        word.clear();
+                        word.extend(raw.chars().filter(|&c| c != ','));
+                        vocabulary.get(&word)
+                    }
                 } else {
-                    normalize_word(raw, &mut word);
-                }
-                let id = vocabulary.get(&word);
+                    vocabulary.lookup(raw, &mut word)
+                };
                 let first = piece_start == start;
                 if first && hard_before || classes.breaks_clause(id) {
                     clause += 1;
@@ -348,6 +444,51 @@ mod tests {
             for word in group {
                 assert_eq!(norm(word), first, "{word} should normalise like {}", group[0]);
             }
+        }
+    }
+
+    #[test]
+    fn the_ascii_path_normalises_like_the_general_one() {
+        let words = [
+            "Caches",
+            "cached",
+            "CACHING",
+            "queries",
+            "tied",
+            "dies",
+            "ies",
+            "running",
+            "shipped",
+            "polling",
+            "sing",
+            "bed",
+            "red",
+            "user's",
+            "USER'S",
+            "it`s",
+            "'s",
+            "s",
+            "ss",
+            "us",
+            "is",
+            "bus",
+            "status",
+            "axis",
+            "made",
+            "the",
+            "be",
+            "free",
+            "10k",
+            "99.9",
+            "don't",
+            "x",
+            "",
+            "ThisIsAVeryLongIdentifierOfMoreThanThirtyTwoBytes",
+        ];
+        for word in words {
+            let mut general = String::new();
+            normalize_general(word, &mut general);
+            assert_eq!(norm(word), general, "{word:?}");
         }
     }
 
