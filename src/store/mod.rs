@@ -3,11 +3,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::sync::{Mutex, MutexGuard};
 
 mod server;
 pub use server::{DailyPost, DailySettings, MemberStanding};
@@ -175,13 +177,22 @@ pub struct NewAttempt<'a> {
 #[derive(Debug, Clone)]
 pub struct Store {
     /// Readers: WAL lets them run beside the writer.
-    pool: SqlitePool,
+    readers: Arc<[Mutex<SqliteConnection>]>,
+    next_reader: Arc<AtomicUsize>,
     /// The one connection that writes. Writers queue here, in order, instead of contending for
     /// SQLite's lock, whose busy handler sleeps in steps of milliseconds. (Other processes on
     /// the same file still meet the busy timeout.)
-    writer: SqlitePool,
+    writer: Arc<Mutex<SqliteConnection>>,
     _checkpointer: Arc<AbortOnDrop>,
 }
+
+/// Connections are held rather than pooled: sqlx's pool pings a connection on its worker
+/// thread every time it is handed back, which doubled the thread handoffs of every statement
+/// and held the single writer for the ping.
+type Guard<'a> = MutexGuard<'a, SqliteConnection>;
+
+/// How many connections read.
+const READERS: usize = 4;
 
 /// Stops the checkpoint task when the last handle to the store goes.
 #[derive(Debug)]
@@ -198,15 +209,12 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Copies the write-ahead log into the database without blocking writers (PASSIVE), so the
 /// log stays small and no answer waits for a checkpoint.
-async fn checkpoint_periodically(pool: SqlitePool) {
+async fn checkpoint_periodically(mut connection: SqliteConnection) {
     let mut ticker = tokio::time::interval(CHECKPOINT_EVERY);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        if pool.is_closed() {
-            return;
-        }
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut connection).await {
             tracing::warn!(%error, "WAL checkpoint failed; it will be retried");
         }
     }
@@ -247,21 +255,35 @@ impl Store {
             .foreign_keys(true);
         // The writer never checkpoints on commit: a checkpoint syncs the database file, which
         // would stall the answer that happened to trigger it. A background task does it instead.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
-            .await
-            .map_err(open_error)?;
-        sqlx::migrate!("./migrations").run(&writer).await?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(open_error)?;
-        let checkpointer = tokio::spawn(checkpoint_periodically(pool.clone()));
-        Ok(Store { pool, writer, _checkpointer: Arc::new(AbortOnDrop(checkpointer)) })
+        let mut writer = options.clone().pragma("wal_autocheckpoint", "0").connect().await.map_err(open_error)?;
+        sqlx::migrate!("./migrations").run(&mut writer).await?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            readers.push(Mutex::new(options.connect().await.map_err(open_error)?));
+        }
+        let checkpointer = tokio::spawn(checkpoint_periodically(options.connect().await.map_err(open_error)?));
+        Ok(Store {
+            readers: readers.into(),
+            next_reader: Arc::default(),
+            writer: Arc::new(Mutex::new(writer)),
+            _checkpointer: Arc::new(AbortOnDrop(checkpointer)),
+        })
+    }
+
+    /// A reading connection: a free one if there is one, else the next in turn.
+    async fn read(&self) -> Guard<'_> {
+        let first = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..self.readers.len() {
+            if let Ok(guard) = self.readers[(first + offset) % self.readers.len()].try_lock() {
+                return guard;
+            }
+        }
+        self.readers[first % self.readers.len()].lock().await
+    }
+
+    /// The writing connection; writers queue for it in order.
+    async fn write(&self) -> Guard<'_> {
+        self.writer.lock().await
     }
 
     /// `DATABASE_URL`, or a file in the working directory.
@@ -272,9 +294,12 @@ impl Store {
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.into())
     }
 
+    /// Copies what the write-ahead log holds into the database file before the process ends
+    /// (the data is safe either way; this leaves a tidy file).
     pub async fn close(&self) {
-        self.writer.close().await;
-        self.pool.close().await;
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut *self.write().await).await {
+            tracing::debug!(%error, "final checkpoint failed");
+        }
     }
 
     // --- users -----------------------------------------------------------------------------
@@ -297,7 +322,7 @@ impl Store {
         .bind(external_id)
         .bind(display_name)
         .bind(time_text(now))
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *self.write().await)
         .await?;
         Ok(User { id: row.get(0), display_name: row.get(1), timezone: row.get(2) })
     }
@@ -306,7 +331,7 @@ impl Store {
         sqlx::query("UPDATE users SET timezone = ?2 WHERE id = ?1")
             .bind(user_id)
             .bind(timezone)
-            .execute(&self.writer)
+            .execute(&mut *self.write().await)
             .await?;
         Ok(())
     }
@@ -316,7 +341,7 @@ impl Store {
         let deleted = sqlx::query("DELETE FROM users WHERE platform = ?1 AND external_id = ?2")
             .bind(platform.as_str())
             .bind(external_id)
-            .execute(&self.writer)
+            .execute(&mut *self.write().await)
             .await?;
         Ok(deleted.rows_affected() > 0)
     }
@@ -360,7 +385,7 @@ impl Store {
         .bind(new.framework_id)
         .bind(time_text(now))
         .bind(new.first_step)
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *self.write().await)
         .await?;
         Self::session_from(&row)
     }
@@ -368,7 +393,7 @@ impl Store {
     /// A session with its current step's draft and a summary of that step's attempts, in one
     /// query: this runs for every submission.
     pub async fn session_state(&self, id: i64) -> Result<Option<SessionState>> {
-        let row = sqlx::query(SESSION_STATE).bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(SESSION_STATE).bind(id).fetch_optional(&mut *self.read().await).await?;
         row.as_ref().map(Self::state_from).transpose()
     }
 
@@ -390,7 +415,10 @@ impl Store {
     }
 
     pub async fn session(&self, id: i64) -> Result<Option<SessionRow>> {
-        let row = sqlx::query("SELECT * FROM sessions WHERE id = ?1").bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM sessions WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&mut *self.read().await)
+            .await?;
         row.as_ref().map(Self::session_from).transpose()
     }
 
@@ -398,7 +426,7 @@ impl Store {
         let row = sqlx::query("SELECT * FROM sessions WHERE user_id = ?1 AND place = ?2 AND status = 'active'")
             .bind(user_id)
             .bind(place)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await)
             .await?;
         row.as_ref().map(Self::session_from).transpose()
     }
@@ -410,7 +438,7 @@ impl Store {
         )
         .bind(user_id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await)
         .await?;
         Ok(rows.iter().map(|row| row.get(0)).collect())
     }
@@ -429,7 +457,7 @@ impl Store {
         .bind(step_index as i64)
         .bind(step_id)
         .bind(time_text(now))
-        .execute(&self.writer)
+        .execute(&mut *self.write().await)
         .await?;
         Ok(())
     }
@@ -448,7 +476,7 @@ impl Store {
         .bind(status.as_str())
         .bind(overall_score)
         .bind(time_text(now))
-        .execute(&self.writer)
+        .execute(&mut *self.write().await)
         .await?;
         Ok(())
     }
@@ -470,7 +498,7 @@ impl Store {
         )
         .bind(session_id)
         .bind(step_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await)
         .await?;
         Ok(row.as_ref().map(Self::draft_from).unwrap_or_default())
     }
@@ -490,7 +518,7 @@ impl Store {
         .bind(session_id)
         .bind(text)
         .bind(max_chars as i64)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.write().await)
         .await?;
         Ok(row.map(|row| row.get::<i64, _>(0).max(0) as usize))
     }
@@ -503,7 +531,7 @@ impl Store {
         )
         .bind(session_id)
         .bind(step_id)
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *self.write().await)
         .await?;
         Ok(row.get::<i64, _>(0).max(0) as u32)
     }
@@ -517,7 +545,7 @@ impl Store {
         .bind(session_id)
         .bind(step_id)
         .bind(seconds_used as i64)
-        .execute(&self.writer)
+        .execute(&mut *self.write().await)
         .await?;
         Ok(())
     }
@@ -541,7 +569,7 @@ impl Store {
         .bind(json_list(attempt.red_flags))
         .bind(attempt.seconds_taken as i64)
         .bind(time_text(now))
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *self.write().await)
         .await?;
         Ok(row.get::<i64, _>(0).max(0) as u32)
     }
@@ -564,7 +592,7 @@ impl Store {
     pub async fn attempts(&self, session_id: i64) -> Result<Vec<Attempt>> {
         let rows = sqlx::query("SELECT * FROM step_answers WHERE session_id = ?1 ORDER BY id")
             .bind(session_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read().await)
             .await?;
         rows.iter().map(Self::attempt_from).collect()
     }
@@ -575,7 +603,7 @@ impl Store {
             "SELECT step_id, text, hints_shown, skipped, seconds_used FROM step_drafts WHERE session_id = ?1",
         )
         .bind(session_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await)
         .await?;
         Ok(rows.iter().map(|row| (row.get("step_id"), Self::draft_from(row))).collect())
     }
@@ -600,7 +628,7 @@ impl Store {
         .bind(chosen as i64)
         .bind(correct)
         .bind(time_text(now))
-        .execute(&self.writer)
+        .execute(&mut *self.write().await)
         .await?;
         Ok(())
     }
@@ -611,7 +639,7 @@ impl Store {
             "SELECT topic, COUNT(*), SUM(correct) FROM quiz_attempts WHERE user_id = ?1 GROUP BY topic ORDER BY topic",
         )
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await)
         .await?;
         Ok(rows.iter().map(|row| (row.get(0), row.get::<i64, _>(1) as u32, row.get::<i64, _>(2) as u32)).collect())
     }
@@ -627,7 +655,8 @@ impl Store {
         day: NaiveDate,
         rule: impl FnOnce(Streak) -> (Streak, T),
     ) -> Result<(Streak, T)> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut writer = self.write().await;
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
         let streak = Self::read_streak(&mut tx, user_id).await?;
         let (next, outcome) = rule(streak);
         sqlx::query("INSERT OR IGNORE INTO activity_days (user_id, local_date) VALUES (?1, ?2)")
@@ -671,8 +700,7 @@ impl Store {
     }
 
     pub async fn streak(&self, user_id: i64) -> Result<Streak> {
-        let mut connection = self.pool.acquire().await?;
-        Self::read_streak(&mut connection, user_id).await
+        Self::read_streak(&mut *self.read().await, user_id).await
     }
 
     pub async fn active_days(&self, user_id: i64, since: NaiveDate) -> Result<Vec<NaiveDate>> {
@@ -681,7 +709,7 @@ impl Store {
         )
         .bind(user_id)
         .bind(since.format("%Y-%m-%d").to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await)
         .await?;
         rows.iter().map(|row| parse_date(row.get(0))).collect()
     }
@@ -691,7 +719,7 @@ impl Store {
     pub async fn sessions_completed(&self, user_id: i64) -> Result<u32> {
         let row = sqlx::query("SELECT COUNT(*) FROM sessions WHERE user_id = ?1 AND status = 'finished'")
             .bind(user_id)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.read().await)
             .await?;
         Ok(row.get::<i64, _>(0).max(0) as u32)
     }
@@ -706,7 +734,7 @@ impl Store {
              ORDER BY a.id",
         )
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await)
         .await?;
         rows.iter().map(|row| Ok((row.get("question_id"), Self::attempt_from(row)?))).collect()
     }

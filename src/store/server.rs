@@ -48,7 +48,7 @@ impl Store {
     pub async fn server_timezone(&self, server_id: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT timezone FROM servers WHERE id = ?1")
             .bind(server_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await)
             .await?;
         Ok(row.and_then(|row| row.get(0)))
     }
@@ -68,7 +68,7 @@ impl Store {
         .bind(&settings.role_id)
         .bind(settings.enabled)
         .bind(time_text(now))
-        .execute(&self.writer)
+        .execute(&mut *self.write().await)
         .await?;
         Ok(())
     }
@@ -79,7 +79,7 @@ impl Store {
             sqlx::query("UPDATE servers SET daily_enabled = 0, updated_at = ?2 WHERE id = ?1 AND daily_enabled = 1")
                 .bind(server_id)
                 .bind(time_text(now))
-                .execute(&self.writer)
+                .execute(&mut *self.write().await)
                 .await?;
         Ok(changed.rows_affected() > 0)
     }
@@ -105,13 +105,17 @@ impl Store {
     }
 
     pub async fn daily_settings(&self, server_id: &str) -> Result<Option<DailySettings>> {
-        let row = sqlx::query("SELECT * FROM servers WHERE id = ?1").bind(server_id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM servers WHERE id = ?1")
+            .bind(server_id)
+            .fetch_optional(&mut *self.read().await)
+            .await?;
         Ok(row.as_ref().map(Self::settings_from).transpose()?.flatten())
     }
 
     pub async fn enabled_dailies(&self) -> Result<Vec<DailySettings>> {
-        let rows =
-            sqlx::query("SELECT * FROM servers WHERE daily_enabled = 1 ORDER BY id").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM servers WHERE daily_enabled = 1 ORDER BY id")
+            .fetch_all(&mut *self.read().await)
+            .await?;
         let mut list = Vec::with_capacity(rows.len());
         for row in &rows {
             list.extend(Self::settings_from(row)?);
@@ -138,7 +142,7 @@ impl Store {
         .bind(question_id)
         .bind(channel_id)
         .bind(time_text(now))
-        .execute(&self.writer)
+        .execute(&mut *self.write().await)
         .await?;
         Ok(inserted.rows_affected() > 0)
     }
@@ -148,7 +152,7 @@ impl Store {
         sqlx::query("DELETE FROM daily_posts WHERE server_id = ?1 AND local_date = ?2 AND message_id IS NULL")
             .bind(server_id)
             .bind(date_text(date))
-            .execute(&self.writer)
+            .execute(&mut *self.write().await)
             .await?;
         Ok(())
     }
@@ -156,7 +160,8 @@ impl Store {
     /// Claims left by a process that stopped between claiming and posting: there is only one
     /// bot process per database, so at start none of them is in flight.
     pub async fn release_unfinished_daily_posts(&self) -> Result<u64> {
-        let released = sqlx::query("DELETE FROM daily_posts WHERE message_id IS NULL").execute(&self.writer).await?;
+        let released =
+            sqlx::query("DELETE FROM daily_posts WHERE message_id IS NULL").execute(&mut *self.write().await).await?;
         Ok(released.rows_affected())
     }
 
@@ -172,7 +177,7 @@ impl Store {
             .bind(date_text(date))
             .bind(message_id)
             .bind(thread_id)
-            .execute(&self.writer)
+            .execute(&mut *self.write().await)
             .await?;
         Ok(())
     }
@@ -191,7 +196,7 @@ impl Store {
     pub async fn daily_post_in_thread(&self, thread_id: &str) -> Result<Option<DailyPost>> {
         let row = sqlx::query("SELECT * FROM daily_posts WHERE thread_id = ?1")
             .bind(thread_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await)
             .await?;
         row.as_ref().map(Self::post_from).transpose()
     }
@@ -199,7 +204,7 @@ impl Store {
     pub async fn latest_daily_post(&self, server_id: &str) -> Result<Option<DailyPost>> {
         let row = sqlx::query("SELECT * FROM daily_posts WHERE server_id = ?1 ORDER BY local_date DESC LIMIT 1")
             .bind(server_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await)
             .await?;
         row.as_ref().map(Self::post_from).transpose()
     }
@@ -209,7 +214,7 @@ impl Store {
         let rows =
             sqlx::query("SELECT question_id, COUNT(*) FROM daily_posts WHERE server_id = ?1 GROUP BY question_id")
                 .bind(server_id)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.read().await)
                 .await?;
         Ok(rows.iter().map(|row| (row.get(0), row.get::<i64, _>(1).max(0) as u32)).collect())
     }
@@ -231,7 +236,7 @@ impl Store {
         .bind(&post.question_id)
         .bind(score)
         .bind(time_text(now))
-        .execute(&self.writer)
+        .execute(&mut *self.write().await)
         .await?;
         Ok(())
     }
@@ -241,7 +246,7 @@ impl Store {
         sqlx::query("INSERT OR IGNORE INTO server_members (server_id, user_id) VALUES (?1, ?2)")
             .bind(server_id)
             .bind(user_id)
-            .execute(&self.writer)
+            .execute(&mut *self.write().await)
             .await?;
         Ok(())
     }
@@ -260,7 +265,7 @@ impl Store {
         )
         .bind(server_id)
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await)
         .await?;
         rows.iter()
             .map(|row| {
@@ -287,7 +292,7 @@ impl Store {
              WHERE s.place = ?1 AND s.status = 'active' ORDER BY s.id LIMIT 1",
         )
         .bind(place)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await)
         .await?;
         row.as_ref().map(|row| Ok((Self::session_from(row)?, row.get("owner")))).transpose()
     }
@@ -296,7 +301,7 @@ impl Store {
     pub async fn session_owner(&self, session_id: i64) -> Result<Option<String>> {
         let row = sqlx::query("SELECT u.external_id FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?1")
             .bind(session_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await)
             .await?;
         Ok(row.map(|row| row.get(0)))
     }
@@ -306,7 +311,7 @@ impl Store {
         let row = sqlx::query("SELECT id, display_name, timezone FROM users WHERE platform = ?1 AND external_id = ?2")
             .bind(platform.as_str())
             .bind(external_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await)
             .await?;
         Ok(row.map(|row| super::User { id: row.get(0), display_name: row.get(1), timezone: row.get(2) }))
     }
@@ -318,7 +323,7 @@ impl Store {
         )
         .bind(user_id)
         .bind(server_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await)
         .await?;
         rows.iter().map(Self::session_from).collect()
     }
