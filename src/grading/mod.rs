@@ -283,6 +283,11 @@ impl Grader {
         &self.content
     }
 
+    #[cfg(test)]
+    pub(crate) fn tokenizer_parts(&self) -> (&text::Vocabulary, &WordClasses) {
+        (&self.vocabulary, &self.classes)
+    }
+
     /// Finds a question by id, suggesting the closest id when there is none.
     pub fn question(&self, id: &str) -> Result<&Question, GradeError> {
         self.content.question(id).ok_or_else(|| GradeError::UnknownQuestion {
