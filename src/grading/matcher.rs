@@ -16,8 +16,14 @@ pub struct CompiledPhrase {
     /// Per slot, (first word, alternative) sorted: the alternatives that can start at a token
     /// are found without trying every term of a large concept, and still in their order.
     firsts: Vec<Box<[(u32, u32)]>>,
-    /// Every word id that can start the phrase: if none is in the answer, nothing matches.
-    heads: Box<[u32]>,
+    /// Per slot, the distinct words its alternatives start with. Every slot needs one of them
+    /// in the answer for the phrase to occur.
+    slot_words: Box<[Box<[u32]>]>,
+    /// For the leading slots that start a fixed number of tokens into the phrase (all slots
+    /// before them have alternatives of one length), that number. Occurrences are found from
+    /// whichever of these slots has the rarest words in the answer: "url shortener" is looked
+    /// for where "shortener" is, not at every "url".
+    offsets: Box<[u32]>,
 }
 
 /// A pattern refers to its phrases by id: phrases repeat across patterns (`@cache` is in
@@ -40,12 +46,6 @@ impl Phrases {
         if let Some(&id) = self.ids.get(&slots) {
             return id;
         }
-        let mut heads: Vec<u32> = slots
-            .first()
-            .map(|slot| slot.iter().filter_map(|sequence| sequence.first().copied()).collect())
-            .unwrap_or_default();
-        heads.sort_unstable();
-        heads.dedup();
         let id = self.list.len() as u32;
         self.ids.insert(slots.clone(), id);
         let single_words = slots.len() == 1 && slots[0].iter().all(|sequence| sequence.len() == 1);
@@ -61,7 +61,26 @@ impl Phrases {
                 firsts.into_boxed_slice()
             })
             .collect();
-        self.list.push(CompiledPhrase { slots, single_words, firsts, heads: heads.into_boxed_slice() });
+        let slot_words = slots
+            .iter()
+            .map(|slot| {
+                let mut words: Vec<u32> = slot.iter().filter_map(|sequence| sequence.first().copied()).collect();
+                words.sort_unstable();
+                words.dedup();
+                words.into_boxed_slice()
+            })
+            .collect();
+        let mut offsets = vec![0];
+        let mut offset = 0;
+        for slot in &slots[..slots.len().saturating_sub(1)] {
+            let Some(first) = slot.first() else { break };
+            if slot.iter().any(|sequence| sequence.len() != first.len()) {
+                break;
+            }
+            offset += first.len() as u32;
+            offsets.push(offset);
+        }
+        self.list.push(CompiledPhrase { slots, single_words, firsts, slot_words, offsets: offsets.into_boxed_slice() });
         id
     }
 }
@@ -184,12 +203,15 @@ pub struct WordIndex {
     first: Vec<u32>,
     /// Token position to one more than the next position of the same word, or 0.
     next: Vec<u32>,
+    /// Word id to its number of positions.
+    count: Vec<u32>,
 }
 
 impl WordIndex {
     pub fn build(tokens: &[Token], vocabulary_size: usize) -> Self {
         let mut first = vec![0u32; vocabulary_size];
         let mut next = vec![0u32; tokens.len()];
+        let mut count = vec![0u32; vocabulary_size];
         for (i, token) in tokens.iter().enumerate().rev() {
             if token.id == 0 {
                 continue;
@@ -197,9 +219,10 @@ impl WordIndex {
             if let Some(head) = first.get_mut(token.id as usize) {
                 next[i] = *head;
                 *head = i as u32 + 1;
+                count[token.id as usize] += 1;
             }
         }
-        WordIndex { first, next }
+        WordIndex { first, next, count }
     }
 }
 
@@ -227,7 +250,11 @@ impl<'a> Index<'a> {
 
     /// Could the phrase occur at all? A cheap test that rules out most patterns of most items.
     fn may_occur(&self, phrase: &CompiledPhrase) -> bool {
-        phrase.heads.iter().any(|&id| self.contains(id))
+        phrase.slot_words.iter().all(|words| words.iter().any(|&id| self.contains(id)))
+    }
+
+    fn count(&self, id: u32) -> u32 {
+        self.words.count.get(id as usize).copied().unwrap_or(0)
     }
 
     /// The positions of a word, ascending.
@@ -267,19 +294,32 @@ impl<'a> Index<'a> {
     }
 
     fn phrase(&self, phrase: &CompiledPhrase, out: &mut Vec<Span>) {
-        // Each distinct first word once (a concept's terms often share it: "load balancer",
-        // "load balancing"), walking the heads' positions together so that the spans come out
-        // sorted by start. A position has one word, so no two spans share a start.
+        // The anchor: of the slots at a fixed offset, the one whose words are rarest here.
+        // Every occurrence has one of its words at that offset from its start.
+        let mut anchor = 0;
+        let mut fewest = u32::MAX;
+        for slot in 0..phrase.offsets.len() {
+            let count: u32 = phrase.slot_words[slot].iter().map(|&id| self.count(id)).sum();
+            if count < fewest {
+                anchor = slot;
+                fewest = count;
+            }
+        }
+        let words = &phrase.slot_words[anchor];
+        let offset = phrase.offsets[anchor];
+        // Each distinct word once (a concept's terms often share their first word: "load
+        // balancer", "load balancing"), walking their positions together so that the spans
+        // come out sorted by start. A position has one word, so no two spans share a start.
         let mut cursors = [0u32; MAX_MERGED_HEADS];
         let mut count = 0;
-        for &head in phrase.heads.iter() {
-            let first = self.words.first.get(head as usize).copied().unwrap_or(0);
+        for &word in words.iter() {
+            let first = self.words.first.get(word as usize).copied().unwrap_or(0);
             if first == 0 {
                 continue;
             }
             if count == MAX_MERGED_HEADS {
                 let start = out.len();
-                self.phrase_unordered(phrase, out);
+                self.phrase_unordered(phrase, words, offset, out);
                 out[start..].sort_unstable_by_key(|span| span.start);
                 return;
             }
@@ -290,7 +330,9 @@ impl<'a> Index<'a> {
             let mut cursor = cursors[0];
             while let Some(position) = cursor.checked_sub(1) {
                 cursor = self.words.next[position as usize];
-                self.occurrence_at(phrase, position, out);
+                if let Some(start) = position.checked_sub(offset) {
+                    self.occurrence_at(phrase, start, out);
+                }
             }
             return;
         }
@@ -305,15 +347,19 @@ impl<'a> Index<'a> {
             let Some((i, cursor)) = next else { break };
             let position = cursor - 1;
             cursors[i] = self.words.next[position as usize];
-            self.occurrence_at(phrase, position, out);
+            if let Some(start) = position.checked_sub(offset) {
+                self.occurrence_at(phrase, start, out);
+            }
         }
     }
 
-    /// `phrase` for the rare phrase with very many heads in one answer: head by head.
-    fn phrase_unordered(&self, phrase: &CompiledPhrase, out: &mut Vec<Span>) {
-        for &head in phrase.heads.iter() {
-            for position in self.positions(head) {
-                self.occurrence_at(phrase, position, out);
+    /// `phrase` for the rare anchor with very many words in one answer: word by word.
+    fn phrase_unordered(&self, phrase: &CompiledPhrase, words: &[u32], offset: u32, out: &mut Vec<Span>) {
+        for &word in words {
+            for position in self.positions(word) {
+                if let Some(start) = position.checked_sub(offset) {
+                    self.occurrence_at(phrase, start, out);
+                }
             }
         }
     }
