@@ -199,30 +199,74 @@ impl Default for Memo {
 /// built in one pass, where sorting positions and hashing ranges cost more than the lookups.
 #[derive(Default)]
 pub struct WordIndex {
-    /// Word id to one more than its first position, or 0 when the answer lacks the word.
-    first: Vec<u32>,
+    /// Word id to its occurrences; all zero but for the answer's words.
+    words: Vec<WordEntry>,
     /// Token position to one more than the next position of the same word, or 0.
     next: Vec<u32>,
-    /// Word id to its number of positions.
-    count: Vec<u32>,
+    /// The answer's distinct word ids, to zero their entries again when done.
+    present: Vec<u32>,
 }
+
+#[derive(Debug, Default, Clone, Copy)]
+struct WordEntry {
+    /// One more than the word's first position, or 0 when the answer lacks the word.
+    first: u32,
+    count: u32,
+}
+
+thread_local! {
+    /// Word tables of dropped indexes, zeroed again: zeroing a table the size of the vocabulary
+    /// for each answer cost more than filling it in.
+    static SPARE_TABLES: std::cell::RefCell<Vec<Vec<WordEntry>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Spare tables kept per thread; one is all a thread grading answers one by one needs.
+const MAX_SPARE_TABLES: usize = 4;
 
 impl WordIndex {
     pub fn build(tokens: &[Token], vocabulary_size: usize) -> Self {
-        let mut first = vec![0u32; vocabulary_size];
+        let spare = SPARE_TABLES.try_with(|spare| spare.borrow_mut().pop()).ok().flatten();
+        let mut words = spare
+            .filter(|table| table.len() == vocabulary_size)
+            .unwrap_or_else(|| vec![WordEntry::default(); vocabulary_size]);
         let mut next = vec![0u32; tokens.len()];
-        let mut count = vec![0u32; vocabulary_size];
+        let mut present = Vec::with_capacity(tokens.len() / 2);
         for (i, token) in tokens.iter().enumerate().rev() {
             if token.id == 0 {
                 continue;
             }
-            if let Some(head) = first.get_mut(token.id as usize) {
-                next[i] = *head;
-                *head = i as u32 + 1;
-                count[token.id as usize] += 1;
+            if let Some(entry) = words.get_mut(token.id as usize) {
+                if entry.first == 0 {
+                    present.push(token.id);
+                }
+                next[i] = entry.first;
+                entry.first = i as u32 + 1;
+                entry.count += 1;
             }
         }
-        WordIndex { first, next, count }
+        WordIndex { words, next, present }
+    }
+
+    fn entry(&self, id: u32) -> WordEntry {
+        self.words.get(id as usize).copied().unwrap_or_default()
+    }
+}
+
+impl Drop for WordIndex {
+    fn drop(&mut self) {
+        let mut table = std::mem::take(&mut self.words);
+        if table.is_empty() {
+            return;
+        }
+        for &id in &self.present {
+            table[id as usize] = WordEntry::default();
+        }
+        let _ = SPARE_TABLES.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < MAX_SPARE_TABLES {
+                spare.push(table);
+            }
+        });
     }
 }
 
@@ -245,7 +289,7 @@ impl<'a> Index<'a> {
     }
 
     fn contains(&self, id: u32) -> bool {
-        self.words.first.get(id as usize).is_some_and(|&first| first != 0)
+        self.words.entry(id).first != 0
     }
 
     /// Could the phrase occur at all? A cheap test that rules out most patterns of most items.
@@ -254,12 +298,12 @@ impl<'a> Index<'a> {
     }
 
     fn count(&self, id: u32) -> u32 {
-        self.words.count.get(id as usize).copied().unwrap_or(0)
+        self.words.entry(id).count
     }
 
     /// The positions of a word, ascending.
     fn positions(&self, id: u32) -> impl Iterator<Item = u32> + '_ {
-        let mut at = self.words.first.get(id as usize).copied().unwrap_or(0);
+        let mut at = self.words.entry(id).first;
         std::iter::from_fn(move || {
             let position = at.checked_sub(1)?;
             at = self.words.next[position as usize];
@@ -313,7 +357,7 @@ impl<'a> Index<'a> {
         let mut cursors = [0u32; MAX_MERGED_HEADS];
         let mut count = 0;
         for &word in words.iter() {
-            let first = self.words.first.get(word as usize).copied().unwrap_or(0);
+            let first = self.words.entry(word).first;
             if first == 0 {
                 continue;
             }
