@@ -88,9 +88,6 @@ impl Phrases {
 /// No phrase spans more tokens than this (patterns have at most 12 words, a concept term a few more).
 const MAX_PHRASE_TOKENS: u32 = 32;
 
-/// Heads of one phrase present in an answer that are merged on the stack; beyond, spans are sorted.
-const MAX_MERGED_HEADS: usize = 16;
-
 /// Token range `[start, end)` of one occurrence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
@@ -184,6 +181,8 @@ pub struct Memo {
     spans: Vec<Span>,
     /// Ranges of a pattern's near phrases, kept to save an allocation per pattern.
     near: Vec<(u32, u32)>,
+    /// Scratch bitset of token positions for `Index::phrase`, all zero between uses.
+    starts: Vec<u64>,
 }
 
 impl Default for Memo {
@@ -191,7 +190,7 @@ impl Default for Memo {
         // Sized for a whole-question grade, so the map does not grow step by step.
         let mut ranges = FxHashMap::default();
         ranges.reserve(1024);
-        Memo { ranges, spans: Vec::with_capacity(4096), near: Vec::new() }
+        Memo { ranges, spans: Vec::with_capacity(4096), near: Vec::new(), starts: Vec::new() }
     }
 }
 
@@ -337,7 +336,7 @@ impl<'a> Index<'a> {
         None
     }
 
-    fn phrase(&self, phrase: &CompiledPhrase, out: &mut Vec<Span>) {
+    fn phrase(&self, phrase: &CompiledPhrase, out: &mut Vec<Span>, starts: &mut Vec<u64>) {
         // The anchor: of the slots at a fixed offset, the one whose words are rarest here.
         // Every occurrence has one of its words at that offset from its start.
         let mut anchor = 0;
@@ -351,59 +350,32 @@ impl<'a> Index<'a> {
         }
         let words = &phrase.slot_words[anchor];
         let offset = phrase.offsets[anchor];
-        // Each distinct word once (a concept's terms often share their first word: "load
-        // balancer", "load balancing"), walking their positions together so that the spans
-        // come out sorted by start. A position has one word, so no two spans share a start.
-        let mut cursors = [0u32; MAX_MERGED_HEADS];
-        let mut count = 0;
-        for &word in words.iter() {
-            let first = self.words.entry(word).first;
-            if first == 0 {
-                continue;
-            }
-            if count == MAX_MERGED_HEADS {
-                let start = out.len();
-                self.phrase_unordered(phrase, words, offset, out);
-                out[start..].sort_unstable_by_key(|span| span.start);
-                return;
-            }
-            cursors[count] = first;
-            count += 1;
-        }
-        if count == 1 {
-            let mut cursor = cursors[0];
-            while let Some(position) = cursor.checked_sub(1) {
-                cursor = self.words.next[position as usize];
+        if let [word] = words[..] {
+            for position in self.positions(word) {
                 if let Some(start) = position.checked_sub(offset) {
                     self.occurrence_at(phrase, start, out);
                 }
             }
             return;
         }
-        let cursors = &mut cursors[..count];
-        loop {
-            let mut next = None;
-            for (i, &cursor) in cursors.iter().enumerate() {
-                if cursor != 0 && next.is_none_or(|(_, lowest)| cursor < lowest) {
-                    next = Some((i, cursor));
-                }
-            }
-            let Some((i, cursor)) = next else { break };
-            let position = cursor - 1;
-            cursors[i] = self.words.next[position as usize];
-            if let Some(start) = position.checked_sub(offset) {
-                self.occurrence_at(phrase, start, out);
-            }
-        }
-    }
-
-    /// `phrase` for the rare anchor with very many words in one answer: word by word.
-    fn phrase_unordered(&self, phrase: &CompiledPhrase, words: &[u32], offset: u32, out: &mut Vec<Span>) {
-        for &word in words {
+        // Several words (a concept's terms): their starts are marked in a bitset over the
+        // tokens and read back in order, so that the spans come out sorted by start. A
+        // position has one word, so no two words mark the same start.
+        starts.resize(self.tokens.len() / 64 + 1, 0);
+        for &word in words.iter() {
             for position in self.positions(word) {
                 if let Some(start) = position.checked_sub(offset) {
-                    self.occurrence_at(phrase, start, out);
+                    starts[start as usize / 64] |= 1 << (start % 64);
                 }
+            }
+        }
+        for (block, bits) in starts.iter_mut().enumerate() {
+            // Taken, so the bitset is all zero again for the next phrase.
+            let mut bits = std::mem::take(bits);
+            while bits != 0 {
+                let start = block as u32 * 64 + bits.trailing_zeros();
+                bits &= bits - 1;
+                self.occurrence_at(phrase, start, out);
             }
         }
     }
@@ -430,7 +402,8 @@ impl<'a> Index<'a> {
         if let Some(phrase) = self.phrases.list.get(id as usize)
             && self.may_occur(phrase)
         {
-            self.phrase(phrase, &mut memo.spans);
+            let memo = &mut *memo;
+            self.phrase(phrase, &mut memo.spans, &mut memo.starts);
         }
         let range = (start as u32, memo.spans.len() as u32);
         memo.ranges.insert(id, range);
