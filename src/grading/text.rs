@@ -366,21 +366,29 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
     let mut index = 0usize;
     while index < bytes.len() {
         let byte = bytes[index];
+        if byte == b' ' {
+            index += 1;
+            continue;
+        }
         if byte.is_ascii_alphabetic() {
             let start = index;
             let mut buffer = [0u8; MAX_FAST_WORD];
-            let mut humped = false;
-            let mut end = start;
-            while let Some(&next) = bytes.get(end) {
-                if !next.is_ascii_alphabetic() {
+            buffer[0] = byte | 0x20;
+            // ASCII letters differ from their lower case in bit 5 only, which upper case lacks.
+            let mut case_bits = 0x20;
+            let mut end = start + 1;
+            for &next in &bytes[end..] {
+                let lower = next | 0x20;
+                if !lower.is_ascii_lowercase() {
                     break;
                 }
                 if let Some(slot) = buffer.get_mut(end - start) {
-                    *slot = next.to_ascii_lowercase();
+                    *slot = lower;
                 }
-                humped |= end > start && next.is_ascii_uppercase();
+                case_bits &= next;
                 end += 1;
             }
+            let humped = case_bits & 0x20 == 0;
             // A digit, an apostrophe or a non-ASCII character may continue the word.
             let plain = bytes.get(end).is_none_or(|&next| next < 0x80 && !next.is_ascii_digit() && next != b'\'');
             let len = end - start;
