@@ -144,15 +144,28 @@ fn quote_range(text: &str, (start, end): (usize, usize)) -> Quote {
     let raw = &text[start..end];
     // Most quotes are a short run of ASCII words with single spaces: already what the general
     // path below would make of them.
-    let plain = raw.len() <= MAX_QUOTE_CHARS
-        && raw.bytes().all(|b| b.is_ascii() && !matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
-        && !raw.starts_with(' ')
-        && !raw.ends_with(' ')
-        && !raw.contains("  ");
-    if plain {
+    if raw.len() <= MAX_QUOTE_CHARS && is_plain(raw.as_bytes()) {
         return raw.to_string();
     }
     collapse_quote(raw)
+}
+
+/// ASCII without line breaks or tabs, and no space at either end or next to another: one
+/// pass, where searching for a double space alone cost more.
+fn is_plain(raw: &[u8]) -> bool {
+    // True at the start, so that a leading space fails like a double one.
+    let mut after_space = true;
+    for &byte in raw {
+        if !byte.is_ascii() || matches!(byte, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
+            return false;
+        }
+        let space = byte == b' ';
+        if space && after_space {
+            return false;
+        }
+        after_space = space;
+    }
+    !after_space
 }
 
 /// `raw` on one line with single spaces, shortened around the middle if long.
@@ -760,6 +773,11 @@ mod tests {
             long.trim_end(),
             "vertical\x0btab",
             "no\u{a0}break",
+            "",
+            " ",
+            "a ",
+            "a  b c",
+            "a b  ",
         ] {
             assert_eq!(quote_range(raw, (0, raw.len())), collapse_quote(raw), "{raw:?}");
         }
