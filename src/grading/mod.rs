@@ -189,6 +189,34 @@ fn collapse_quote(raw: &str) -> Quote {
     format!("{} \u{2026} {}", head.trim_end(), tail.trim_start())
 }
 
+/// Per line of the first `lines`: is it notation? Endpoints, code and arrow diagrams are
+/// notation, not lists of buzzwords. One pass over the bytes, rather than splitting lines and
+/// searching each twice.
+fn notation_lines(text: &str, lines: usize) -> Vec<bool> {
+    let mut notation = vec![false; lines];
+    if lines == 0 {
+        return notation;
+    }
+    let bytes = text.as_bytes();
+    let mut line = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'\n' => {
+                line += 1;
+                if line == lines {
+                    break;
+                }
+            }
+            b'{' | b'}' | b'(' | b')' | b'=' | b'/' => notation[line] = true,
+            b'>' if i > 0 && bytes[i - 1] == b'-' => notation[line] = true,
+            // E2 86 92 is "\u{2192}" and only that, in valid UTF-8.
+            0xe2 if bytes[i + 1..].starts_with(&[0x86, 0x92]) => notation[line] = true,
+            _ => {}
+        }
+    }
+    notation
+}
+
 /// An answer tokenised once, ready to be graded against any question or step.
 pub struct Answer<'t> {
     text: &'t str,
@@ -371,11 +399,7 @@ impl Grader {
         let mut function = vec![0usize; lines];
         let mut separators = vec![0usize; lines];
         let mut reasoned = vec![false; lines];
-        // Endpoints, code and arrow diagrams are notation, not lists of buzzwords.
-        let mut notation = vec![false; lines];
-        for (line, text) in answer.text.split('\n').enumerate().take(lines) {
-            notation[line] = text.contains(['{', '}', '(', ')', '=', '/', '\u{2192}']) || text.contains("->");
-        }
+        let notation = notation_lines(answer.text, lines);
         for (i, token) in answer.tokens.iter().enumerate() {
             let line = token.line as usize;
             words[line] += 1;
@@ -780,6 +804,38 @@ mod tests {
             "a b  ",
         ] {
             assert_eq!(quote_range(raw, (0, raw.len())), collapse_quote(raw), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn notation_lines_are_those_with_notation_characters() {
+        let mut texts: Vec<String> = ["answers", "holdout"]
+            .iter()
+            .flat_map(|dir| {
+                std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir))
+                    .unwrap()
+                    .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+            })
+            .collect();
+        texts.extend(
+            [
+                "",
+                "\n",
+                "a -> b\nc - > d\n-\n>",
+                "x \u{2192} y\n\u{2190}\n\u{2191}",
+                "f(x)\n\n/\n=\n{}",
+                "\u{e9}\u{2192}",
+            ]
+            .map(str::to_string),
+        );
+        for text in &texts {
+            for lines in [0, 1, 2, 3, text.split('\n').count(), text.split('\n').count() + 1] {
+                let mut expected = vec![false; lines];
+                for (line, text) in text.split('\n').enumerate().take(lines) {
+                    expected[line] = text.contains(['{', '}', '(', ')', '=', '/', '\u{2192}']) || text.contains("->");
+                }
+                assert_eq!(notation_lines(text, lines), expected, "{text:?} {lines}");
+            }
         }
     }
 }
