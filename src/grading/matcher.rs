@@ -173,11 +173,15 @@ impl<'c> Compiler<'c> {
 }
 
 /// Occurrences of the phrases an answer has been asked about so far.
-/// (A map rather than a table by phrase id: an answer asks about a few hundred of the many
-/// thousand phrases, and clearing a table that size per answer costs more than it saves.)
+///
+/// A table by phrase id, taken from a per-thread pool and reset where it was written: an
+/// answer asks about a few hundred of the many thousand phrases, so allocating and clearing a
+/// whole table per answer would cost more than a map, and a map costs more than the table.
 pub struct Memo {
-    /// Phrase id to a range of `spans`.
-    ranges: FxHashMap<u32, (u32, u32)>,
+    /// Phrase id to a range of `spans`, or `UNKNOWN_RANGE`.
+    ranges: Vec<(u32, u32)>,
+    /// Phrase ids with a range.
+    known: Vec<u32>,
     spans: Vec<Span>,
     /// Ranges of a pattern's near phrases, kept to save an allocation per pattern.
     near: Vec<(u32, u32)>,
@@ -185,12 +189,61 @@ pub struct Memo {
     starts: Vec<u64>,
 }
 
-impl Default for Memo {
-    fn default() -> Self {
-        // Sized for a whole-question grade, so the map does not grow step by step.
-        let mut ranges = FxHashMap::default();
-        ranges.reserve(1024);
-        Memo { ranges, spans: Vec::with_capacity(4096), near: Vec::new(), starts: Vec::new() }
+const UNKNOWN_RANGE: (u32, u32) = (u32::MAX, u32::MAX);
+
+/// A dropped memo's buffers, emptied, for the next answer.
+struct SpareMemo {
+    ranges: Vec<(u32, u32)>,
+    known: Vec<u32>,
+    spans: Vec<Span>,
+    near: Vec<(u32, u32)>,
+    starts: Vec<u64>,
+}
+
+thread_local! {
+    static SPARE_MEMOS: std::cell::RefCell<Vec<SpareMemo>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Memo {
+    pub fn new(phrases: &Phrases) -> Self {
+        let size = phrases.list.len();
+        let spare = SPARE_MEMOS.try_with(|spare| spare.borrow_mut().pop()).ok().flatten();
+        match spare.filter(|spare| spare.ranges.len() == size) {
+            Some(SpareMemo { ranges, known, spans, near, starts }) => Memo { ranges, known, spans, near, starts },
+            // Sized for a whole-question grade, so that the buffers do not grow step by step.
+            None => Memo {
+                ranges: vec![UNKNOWN_RANGE; size],
+                known: Vec::with_capacity(1024),
+                spans: Vec::with_capacity(4096),
+                near: Vec::new(),
+                starts: Vec::new(),
+            },
+        }
+    }
+}
+
+impl Drop for Memo {
+    fn drop(&mut self) {
+        let mut ranges = std::mem::take(&mut self.ranges);
+        for &id in &self.known {
+            ranges[id as usize] = UNKNOWN_RANGE;
+        }
+        let mut spare = SpareMemo {
+            ranges,
+            known: std::mem::take(&mut self.known),
+            spans: std::mem::take(&mut self.spans),
+            near: std::mem::take(&mut self.near),
+            starts: std::mem::take(&mut self.starts),
+        };
+        spare.known.clear();
+        spare.spans.clear();
+        spare.near.clear();
+        let _ = SPARE_MEMOS.try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.len() < MAX_SPARE_TABLES {
+                pool.push(spare);
+            }
+        });
     }
 }
 
@@ -394,7 +447,9 @@ impl<'a> Index<'a> {
 
     /// The range in the memo of a phrase's occurrences, sorted by start: computed once per answer.
     fn phrase_range(&self, id: u32) -> (u32, u32) {
-        if let Some(&range) = self.memo.borrow().ranges.get(&id) {
+        if let Some(&range) = self.memo.borrow().ranges.get(id as usize)
+            && range != UNKNOWN_RANGE
+        {
             return range;
         }
         let mut memo = self.memo.borrow_mut();
@@ -406,7 +461,10 @@ impl<'a> Index<'a> {
             self.phrase(phrase, &mut memo.spans, &mut memo.starts);
         }
         let range = (start as u32, memo.spans.len() as u32);
-        memo.ranges.insert(id, range);
+        if let Some(slot) = memo.ranges.get_mut(id as usize) {
+            *slot = range;
+            memo.known.push(id);
+        }
         range
     }
 

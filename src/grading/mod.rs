@@ -346,7 +346,7 @@ impl Grader {
         let mut answer = Answer {
             text,
             phrases: &self.phrases,
-            memo: Default::default(),
+            memo: std::cell::RefCell::new(matcher::Memo::new(&self.phrases)),
             tokens,
             words,
             bare_line: Vec::new(),
