@@ -183,8 +183,9 @@ pub struct Memo {
     /// Phrase ids with a range.
     known: Vec<u32>,
     spans: Vec<Span>,
-    /// Ranges of a pattern's near phrases, kept to save an allocation per pattern.
-    near: Vec<(u32, u32)>,
+    /// Ranges of a pattern's near phrases and their longest spans, kept to save an
+    /// allocation per pattern.
+    near: Vec<(u32, u32, u32)>,
     /// Scratch bitset of token positions for `Index::phrase`, all zero between uses.
     starts: Vec<u64>,
 }
@@ -196,7 +197,7 @@ struct SpareMemo {
     ranges: Vec<(u32, u32)>,
     known: Vec<u32>,
     spans: Vec<Span>,
-    near: Vec<(u32, u32)>,
+    near: Vec<(u32, u32, u32)>,
     starts: Vec<u64>,
 }
 
@@ -490,7 +491,13 @@ impl<'a> Index<'a> {
                 self.memo.borrow_mut().near = near;
                 return;
             }
-            near.push(range);
+            // The longest candidate bounds how far before a span a near one may start.
+            let longest = self.memo.borrow().spans[range.0 as usize..range.1 as usize]
+                .iter()
+                .map(|span| span.end - span.start)
+                .max()
+                .unwrap_or(0);
+            near.push((range.0, range.1, longest));
         }
         let memo = self.memo.borrow();
         out.extend_from_slice(&memo.spans[start as usize..end as usize]);
@@ -499,23 +506,50 @@ impl<'a> Index<'a> {
             self.memo.borrow_mut().near = near;
             return;
         }
-        let near_occurrences = near.iter().map(|&(start, end)| &memo.spans[start as usize..end as usize]);
+        // Where the first near phrase's candidates may start, for the span before.
+        let mut cursor = 0;
+        let spans = &memo.spans;
         out.retain_mut(|span| {
-            let sentence = self.tokens[span.start as usize].sentence;
+            // Looked up only for a candidate that could be chosen: most spans have none.
+            let origin = span.start as usize;
+            let mut sentence = None;
             let mut previous = *span;
-            for ((distance, _), candidates) in pattern.near.iter().zip(near_occurrences.clone()) {
-                // Candidates are sorted by start; only those starting near `previous` can be close.
-                let lowest = previous.start.saturating_sub(*distance + MAX_PHRASE_TOKENS);
-                let first = candidates.partition_point(|candidate| candidate.start < lowest);
-                let highest = previous.end + *distance;
-                // A phrase is never "near" itself: the two must not overlap.
-                let found =
-                    candidates[first..].iter().copied().take_while(|c| c.start <= highest).filter(|candidate| {
-                        (candidate.start >= previous.end || previous.start >= candidate.end)
-                            && Self::gap(previous, *candidate) <= *distance
-                            && self.tokens[candidate.start as usize].sentence == sentence
-                    });
-                let Some(found) = found.min_by_key(|candidate| Self::gap(previous, *candidate)) else {
+            for (k, (&(distance, _), &(start, end, longest))) in pattern.near.iter().zip(near.iter()).enumerate() {
+                let candidates = &spans[start as usize..end as usize];
+                // Candidates are sorted by start; only those starting near `previous` can be close:
+                // one that ends `distance` before it starts at most `longest` tokens earlier.
+                let lowest = previous.start.saturating_sub(distance + longest.min(MAX_PHRASE_TOKENS));
+                let mut i = if k == 0 {
+                    // `previous` is the span itself, and spans come by start: `lowest` only rises.
+                    while candidates.get(cursor).is_some_and(|candidate| candidate.start < lowest) {
+                        cursor += 1;
+                    }
+                    cursor
+                } else {
+                    candidates.partition_point(|candidate| candidate.start < lowest)
+                };
+                let highest = previous.end + distance;
+                // The closest candidate in the sentence, the first of equals.
+                let mut best: Option<(u32, Span)> = None;
+                while let Some(&candidate) = candidates.get(i) {
+                    if candidate.start > highest {
+                        break;
+                    }
+                    i += 1;
+                    // A phrase is never "near" itself: the two must not overlap.
+                    if candidate.start < previous.end && previous.start < candidate.end {
+                        continue;
+                    }
+                    let gap = Self::gap(previous, candidate);
+                    if gap > distance || best.is_some_and(|(closest, _)| gap >= closest) {
+                        continue;
+                    }
+                    let sentence = *sentence.get_or_insert_with(|| self.tokens[origin].sentence);
+                    if self.tokens[candidate.start as usize].sentence == sentence {
+                        best = Some((gap, candidate));
+                    }
+                }
+                let Some((_, found)) = best else {
                     return false;
                 };
                 span.start = span.start.min(found.start);
