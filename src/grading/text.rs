@@ -170,6 +170,19 @@ impl Vocabulary {
         }
     }
 
+    /// `get_ascii` for the first `len` bytes of `buffer`: its key is read whole and masked
+    /// rather than copied byte by byte. Bytes past `len` may be anything.
+    fn get_buffered(&self, buffer: &[u8; MAX_FAST_WORD], len: usize) -> u32 {
+        if len > 15 {
+            return self.get_ascii(&buffer[..len]);
+        }
+        let mut head = [0u8; 16];
+        head.copy_from_slice(&buffer[..16]);
+        let mask = (1u128 << (8 * len)) - 1;
+        let key = u128::from_le_bytes(head) & mask | (len as u128) << 120;
+        self.short.get(&key).copied().unwrap_or(UNKNOWN)
+    }
+
     pub fn len(&self) -> usize {
         self.ids.len()
     }
@@ -402,7 +415,7 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
                     }
                     stemmed
                 };
-                let id = vocabulary.get_ascii(&buffer[..len]);
+                let id = vocabulary.get_buffered(&buffer, len);
                 if !humped || classes.in_dictionary(id) {
                     let hard_before = boundaries.start_word();
                     boundaries.push(tokens, classes, (start, end, false), id, hard_before);
