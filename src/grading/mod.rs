@@ -197,9 +197,23 @@ fn notation_lines(text: &str, lines: usize) -> Vec<bool> {
     if lines == 0 {
         return notation;
     }
+    // Bytes that need a closer look; all others are skipped with one table lookup.
+    const SPECIAL: [bool; 256] = {
+        let mut special = [false; 256];
+        let bytes = b"\n{}()=/>\xe2";
+        let mut i = 0;
+        while i < bytes.len() {
+            special[bytes[i] as usize] = true;
+            i += 1;
+        }
+        special
+    };
     let bytes = text.as_bytes();
     let mut line = 0;
     for (i, &byte) in bytes.iter().enumerate() {
+        if !SPECIAL[byte as usize] {
+            continue;
+        }
         match byte {
             b'\n' => {
                 line += 1;
