@@ -16,8 +16,14 @@ pub struct CompiledPhrase {
     /// Per slot, (first word, alternative) sorted: the alternatives that can start at a token
     /// are found without trying every term of a large concept, and still in their order.
     firsts: Vec<Box<[(u32, u32)]>>,
-    /// Every word id that can start the phrase: if none is in the answer, nothing matches.
-    heads: Box<[u32]>,
+    /// Per slot, the distinct words its alternatives start with. Every slot needs one of them
+    /// in the answer for the phrase to occur.
+    slot_words: Box<[Box<[u32]>]>,
+    /// For the leading slots that start a fixed number of tokens into the phrase (all slots
+    /// before them have alternatives of one length), that number. Occurrences are found from
+    /// whichever of these slots has the rarest words in the answer: "url shortener" is looked
+    /// for where "shortener" is, not at every "url".
+    offsets: Box<[u32]>,
 }
 
 /// A pattern refers to its phrases by id: phrases repeat across patterns (`@cache` is in
@@ -40,12 +46,6 @@ impl Phrases {
         if let Some(&id) = self.ids.get(&slots) {
             return id;
         }
-        let mut heads: Vec<u32> = slots
-            .first()
-            .map(|slot| slot.iter().filter_map(|sequence| sequence.first().copied()).collect())
-            .unwrap_or_default();
-        heads.sort_unstable();
-        heads.dedup();
         let id = self.list.len() as u32;
         self.ids.insert(slots.clone(), id);
         let single_words = slots.len() == 1 && slots[0].iter().all(|sequence| sequence.len() == 1);
@@ -61,16 +61,32 @@ impl Phrases {
                 firsts.into_boxed_slice()
             })
             .collect();
-        self.list.push(CompiledPhrase { slots, single_words, firsts, heads: heads.into_boxed_slice() });
+        let slot_words = slots
+            .iter()
+            .map(|slot| {
+                let mut words: Vec<u32> = slot.iter().filter_map(|sequence| sequence.first().copied()).collect();
+                words.sort_unstable();
+                words.dedup();
+                words.into_boxed_slice()
+            })
+            .collect();
+        let mut offsets = vec![0];
+        let mut offset = 0;
+        for slot in &slots[..slots.len().saturating_sub(1)] {
+            let Some(first) = slot.first() else { break };
+            if slot.iter().any(|sequence| sequence.len() != first.len()) {
+                break;
+            }
+            offset += first.len() as u32;
+            offsets.push(offset);
+        }
+        self.list.push(CompiledPhrase { slots, single_words, firsts, slot_words, offsets: offsets.into_boxed_slice() });
         id
     }
 }
 
 /// No phrase spans more tokens than this (patterns have at most 12 words, a concept term a few more).
 const MAX_PHRASE_TOKENS: u32 = 32;
-
-/// Heads of one phrase present in an answer that are merged on the stack; beyond, spans are sorted.
-const MAX_MERGED_HEADS: usize = 16;
 
 /// Token range `[start, end)` of one occurrence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,22 +173,78 @@ impl<'c> Compiler<'c> {
 }
 
 /// Occurrences of the phrases an answer has been asked about so far.
-/// (A map rather than a table by phrase id: an answer asks about a few hundred of the many
-/// thousand phrases, and clearing a table that size per answer costs more than it saves.)
+///
+/// A table by phrase id, taken from a per-thread pool and reset where it was written: an
+/// answer asks about a few hundred of the many thousand phrases, so allocating and clearing a
+/// whole table per answer would cost more than a map, and a map costs more than the table.
 pub struct Memo {
-    /// Phrase id to a range of `spans`.
-    ranges: FxHashMap<u32, (u32, u32)>,
+    /// Phrase id to a range of `spans`, or `UNKNOWN_RANGE`.
+    ranges: Vec<(u32, u32)>,
+    /// Phrase ids with a range.
+    known: Vec<u32>,
     spans: Vec<Span>,
-    /// Ranges of a pattern's near phrases, kept to save an allocation per pattern.
-    near: Vec<(u32, u32)>,
+    /// Ranges of a pattern's near phrases and their longest spans, kept to save an
+    /// allocation per pattern.
+    near: Vec<(u32, u32, u32)>,
+    /// Scratch bitset of token positions for `Index::phrase`, all zero between uses.
+    starts: Vec<u64>,
 }
 
-impl Default for Memo {
-    fn default() -> Self {
-        // Sized for a whole-question grade, so the map does not grow step by step.
-        let mut ranges = FxHashMap::default();
-        ranges.reserve(1024);
-        Memo { ranges, spans: Vec::with_capacity(4096), near: Vec::new() }
+const UNKNOWN_RANGE: (u32, u32) = (u32::MAX, u32::MAX);
+
+/// A dropped memo's buffers, emptied, for the next answer.
+struct SpareMemo {
+    ranges: Vec<(u32, u32)>,
+    known: Vec<u32>,
+    spans: Vec<Span>,
+    near: Vec<(u32, u32, u32)>,
+    starts: Vec<u64>,
+}
+
+thread_local! {
+    static SPARE_MEMOS: std::cell::RefCell<Vec<SpareMemo>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Memo {
+    pub fn new(phrases: &Phrases) -> Self {
+        let size = phrases.list.len();
+        let spare = SPARE_MEMOS.try_with(|spare| spare.borrow_mut().pop()).ok().flatten();
+        match spare.filter(|spare| spare.ranges.len() == size) {
+            Some(SpareMemo { ranges, known, spans, near, starts }) => Memo { ranges, known, spans, near, starts },
+            // Sized for a whole-question grade, so that the buffers do not grow step by step.
+            None => Memo {
+                ranges: vec![UNKNOWN_RANGE; size],
+                known: Vec::with_capacity(1024),
+                spans: Vec::with_capacity(4096),
+                near: Vec::new(),
+                starts: Vec::new(),
+            },
+        }
+    }
+}
+
+impl Drop for Memo {
+    fn drop(&mut self) {
+        let mut ranges = std::mem::take(&mut self.ranges);
+        for &id in &self.known {
+            ranges[id as usize] = UNKNOWN_RANGE;
+        }
+        let mut spare = SpareMemo {
+            ranges,
+            known: std::mem::take(&mut self.known),
+            spans: std::mem::take(&mut self.spans),
+            near: std::mem::take(&mut self.near),
+            starts: std::mem::take(&mut self.starts),
+        };
+        spare.known.clear();
+        spare.spans.clear();
+        spare.near.clear();
+        let _ = SPARE_MEMOS.try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.len() < MAX_SPARE_TABLES {
+                pool.push(spare);
+            }
+        });
     }
 }
 
@@ -180,26 +252,74 @@ impl Default for Memo {
 /// built in one pass, where sorting positions and hashing ranges cost more than the lookups.
 #[derive(Default)]
 pub struct WordIndex {
-    /// Word id to one more than its first position, or 0 when the answer lacks the word.
-    first: Vec<u32>,
+    /// Word id to its occurrences; all zero but for the answer's words.
+    words: Vec<WordEntry>,
     /// Token position to one more than the next position of the same word, or 0.
     next: Vec<u32>,
+    /// The answer's distinct word ids, to zero their entries again when done.
+    present: Vec<u32>,
 }
+
+#[derive(Debug, Default, Clone, Copy)]
+struct WordEntry {
+    /// One more than the word's first position, or 0 when the answer lacks the word.
+    first: u32,
+    count: u32,
+}
+
+thread_local! {
+    /// Word tables of dropped indexes, zeroed again: zeroing a table the size of the vocabulary
+    /// for each answer cost more than filling it in.
+    static SPARE_TABLES: std::cell::RefCell<Vec<Vec<WordEntry>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Spare tables kept per thread; one is all a thread grading answers one by one needs.
+const MAX_SPARE_TABLES: usize = 4;
 
 impl WordIndex {
     pub fn build(tokens: &[Token], vocabulary_size: usize) -> Self {
-        let mut first = vec![0u32; vocabulary_size];
+        let spare = SPARE_TABLES.try_with(|spare| spare.borrow_mut().pop()).ok().flatten();
+        let mut words = spare
+            .filter(|table| table.len() == vocabulary_size)
+            .unwrap_or_else(|| vec![WordEntry::default(); vocabulary_size]);
         let mut next = vec![0u32; tokens.len()];
+        let mut present = Vec::with_capacity(tokens.len() / 2);
         for (i, token) in tokens.iter().enumerate().rev() {
             if token.id == 0 {
                 continue;
             }
-            if let Some(head) = first.get_mut(token.id as usize) {
-                next[i] = *head;
-                *head = i as u32 + 1;
+            if let Some(entry) = words.get_mut(token.id as usize) {
+                if entry.first == 0 {
+                    present.push(token.id);
+                }
+                next[i] = entry.first;
+                entry.first = i as u32 + 1;
+                entry.count += 1;
             }
         }
-        WordIndex { first, next }
+        WordIndex { words, next, present }
+    }
+
+    fn entry(&self, id: u32) -> WordEntry {
+        self.words.get(id as usize).copied().unwrap_or_default()
+    }
+}
+
+impl Drop for WordIndex {
+    fn drop(&mut self) {
+        let mut table = std::mem::take(&mut self.words);
+        if table.is_empty() {
+            return;
+        }
+        for &id in &self.present {
+            table[id as usize] = WordEntry::default();
+        }
+        let _ = SPARE_TABLES.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < MAX_SPARE_TABLES {
+                spare.push(table);
+            }
+        });
     }
 }
 
@@ -222,17 +342,21 @@ impl<'a> Index<'a> {
     }
 
     fn contains(&self, id: u32) -> bool {
-        self.words.first.get(id as usize).is_some_and(|&first| first != 0)
+        self.words.entry(id).first != 0
     }
 
     /// Could the phrase occur at all? A cheap test that rules out most patterns of most items.
     fn may_occur(&self, phrase: &CompiledPhrase) -> bool {
-        phrase.heads.iter().any(|&id| self.contains(id))
+        phrase.slot_words.iter().all(|words| words.iter().any(|&id| self.contains(id)))
+    }
+
+    fn count(&self, id: u32) -> u32 {
+        self.words.entry(id).count
     }
 
     /// The positions of a word, ascending.
     fn positions(&self, id: u32) -> impl Iterator<Item = u32> + '_ {
-        let mut at = self.words.first.get(id as usize).copied().unwrap_or(0);
+        let mut at = self.words.entry(id).first;
         std::iter::from_fn(move || {
             let position = at.checked_sub(1)?;
             at = self.words.next[position as usize];
@@ -266,54 +390,46 @@ impl<'a> Index<'a> {
         None
     }
 
-    fn phrase(&self, phrase: &CompiledPhrase, out: &mut Vec<Span>) {
-        // Each distinct first word once (a concept's terms often share it: "load balancer",
-        // "load balancing"), walking the heads' positions together so that the spans come out
-        // sorted by start. A position has one word, so no two spans share a start.
-        let mut cursors = [0u32; MAX_MERGED_HEADS];
-        let mut count = 0;
-        for &head in phrase.heads.iter() {
-            let first = self.words.first.get(head as usize).copied().unwrap_or(0);
-            if first == 0 {
-                continue;
+    fn phrase(&self, phrase: &CompiledPhrase, out: &mut Vec<Span>, starts: &mut Vec<u64>) {
+        // The anchor: of the slots at a fixed offset, the one whose words are rarest here.
+        // Every occurrence has one of its words at that offset from its start.
+        let mut anchor = 0;
+        let mut fewest = u32::MAX;
+        for slot in 0..phrase.offsets.len() {
+            let count: u32 = phrase.slot_words[slot].iter().map(|&id| self.count(id)).sum();
+            if count < fewest {
+                anchor = slot;
+                fewest = count;
             }
-            if count == MAX_MERGED_HEADS {
-                let start = out.len();
-                self.phrase_unordered(phrase, out);
-                out[start..].sort_unstable_by_key(|span| span.start);
-                return;
-            }
-            cursors[count] = first;
-            count += 1;
         }
-        if count == 1 {
-            let mut cursor = cursors[0];
-            while let Some(position) = cursor.checked_sub(1) {
-                cursor = self.words.next[position as usize];
-                self.occurrence_at(phrase, position, out);
+        let words = &phrase.slot_words[anchor];
+        let offset = phrase.offsets[anchor];
+        if let [word] = words[..] {
+            for position in self.positions(word) {
+                if let Some(start) = position.checked_sub(offset) {
+                    self.occurrence_at(phrase, start, out);
+                }
             }
             return;
         }
-        let cursors = &mut cursors[..count];
-        loop {
-            let mut next = None;
-            for (i, &cursor) in cursors.iter().enumerate() {
-                if cursor != 0 && next.is_none_or(|(_, lowest)| cursor < lowest) {
-                    next = Some((i, cursor));
+        // Several words (a concept's terms): their starts are marked in a bitset over the
+        // tokens and read back in order, so that the spans come out sorted by start. A
+        // position has one word, so no two words mark the same start.
+        starts.resize(self.tokens.len() / 64 + 1, 0);
+        for &word in words.iter() {
+            for position in self.positions(word) {
+                if let Some(start) = position.checked_sub(offset) {
+                    starts[start as usize / 64] |= 1 << (start % 64);
                 }
             }
-            let Some((i, cursor)) = next else { break };
-            let position = cursor - 1;
-            cursors[i] = self.words.next[position as usize];
-            self.occurrence_at(phrase, position, out);
         }
-    }
-
-    /// `phrase` for the rare phrase with very many heads in one answer: head by head.
-    fn phrase_unordered(&self, phrase: &CompiledPhrase, out: &mut Vec<Span>) {
-        for &head in phrase.heads.iter() {
-            for position in self.positions(head) {
-                self.occurrence_at(phrase, position, out);
+        for (block, bits) in starts.iter_mut().enumerate() {
+            // Taken, so the bitset is all zero again for the next phrase.
+            let mut bits = std::mem::take(bits);
+            while bits != 0 {
+                let start = block as u32 * 64 + bits.trailing_zeros();
+                bits &= bits - 1;
+                self.occurrence_at(phrase, start, out);
             }
         }
     }
@@ -332,7 +448,9 @@ impl<'a> Index<'a> {
 
     /// The range in the memo of a phrase's occurrences, sorted by start: computed once per answer.
     fn phrase_range(&self, id: u32) -> (u32, u32) {
-        if let Some(&range) = self.memo.borrow().ranges.get(&id) {
+        if let Some(&range) = self.memo.borrow().ranges.get(id as usize)
+            && range != UNKNOWN_RANGE
+        {
             return range;
         }
         let mut memo = self.memo.borrow_mut();
@@ -340,10 +458,14 @@ impl<'a> Index<'a> {
         if let Some(phrase) = self.phrases.list.get(id as usize)
             && self.may_occur(phrase)
         {
-            self.phrase(phrase, &mut memo.spans);
+            let memo = &mut *memo;
+            self.phrase(phrase, &mut memo.spans, &mut memo.starts);
         }
         let range = (start as u32, memo.spans.len() as u32);
-        memo.ranges.insert(id, range);
+        if let Some(slot) = memo.ranges.get_mut(id as usize) {
+            *slot = range;
+            memo.known.push(id);
+        }
         range
     }
 
@@ -369,7 +491,13 @@ impl<'a> Index<'a> {
                 self.memo.borrow_mut().near = near;
                 return;
             }
-            near.push(range);
+            // The longest candidate bounds how far before a span a near one may start.
+            let longest = self.memo.borrow().spans[range.0 as usize..range.1 as usize]
+                .iter()
+                .map(|span| span.end - span.start)
+                .max()
+                .unwrap_or(0);
+            near.push((range.0, range.1, longest));
         }
         let memo = self.memo.borrow();
         out.extend_from_slice(&memo.spans[start as usize..end as usize]);
@@ -378,23 +506,50 @@ impl<'a> Index<'a> {
             self.memo.borrow_mut().near = near;
             return;
         }
-        let near_occurrences = near.iter().map(|&(start, end)| &memo.spans[start as usize..end as usize]);
+        // Where the first near phrase's candidates may start, for the span before.
+        let mut cursor = 0;
+        let spans = &memo.spans;
         out.retain_mut(|span| {
-            let sentence = self.tokens[span.start as usize].sentence;
+            // Looked up only for a candidate that could be chosen: most spans have none.
+            let origin = span.start as usize;
+            let mut sentence = None;
             let mut previous = *span;
-            for ((distance, _), candidates) in pattern.near.iter().zip(near_occurrences.clone()) {
-                // Candidates are sorted by start; only those starting near `previous` can be close.
-                let lowest = previous.start.saturating_sub(*distance + MAX_PHRASE_TOKENS);
-                let first = candidates.partition_point(|candidate| candidate.start < lowest);
-                let highest = previous.end + *distance;
-                // A phrase is never "near" itself: the two must not overlap.
-                let found =
-                    candidates[first..].iter().copied().take_while(|c| c.start <= highest).filter(|candidate| {
-                        (candidate.start >= previous.end || previous.start >= candidate.end)
-                            && Self::gap(previous, *candidate) <= *distance
-                            && self.tokens[candidate.start as usize].sentence == sentence
-                    });
-                let Some(found) = found.min_by_key(|candidate| Self::gap(previous, *candidate)) else {
+            for (k, (&(distance, _), &(start, end, longest))) in pattern.near.iter().zip(near.iter()).enumerate() {
+                let candidates = &spans[start as usize..end as usize];
+                // Candidates are sorted by start; only those starting near `previous` can be close:
+                // one that ends `distance` before it starts at most `longest` tokens earlier.
+                let lowest = previous.start.saturating_sub(distance + longest.min(MAX_PHRASE_TOKENS));
+                let mut i = if k == 0 {
+                    // `previous` is the span itself, and spans come by start: `lowest` only rises.
+                    while candidates.get(cursor).is_some_and(|candidate| candidate.start < lowest) {
+                        cursor += 1;
+                    }
+                    cursor
+                } else {
+                    candidates.partition_point(|candidate| candidate.start < lowest)
+                };
+                let highest = previous.end + distance;
+                // The closest candidate in the sentence, the first of equals.
+                let mut best: Option<(u32, Span)> = None;
+                while let Some(&candidate) = candidates.get(i) {
+                    if candidate.start > highest {
+                        break;
+                    }
+                    i += 1;
+                    // A phrase is never "near" itself: the two must not overlap.
+                    if candidate.start < previous.end && previous.start < candidate.end {
+                        continue;
+                    }
+                    let gap = Self::gap(previous, candidate);
+                    if gap > distance || best.is_some_and(|(closest, _)| gap >= closest) {
+                        continue;
+                    }
+                    let sentence = *sentence.get_or_insert_with(|| self.tokens[origin].sentence);
+                    if self.tokens[candidate.start as usize].sentence == sentence {
+                        best = Some((gap, candidate));
+                    }
+                }
+                let Some((_, found)) = best else {
                     return false;
                 };
                 span.start = span.start.min(found.start);

@@ -144,15 +144,28 @@ fn quote_range(text: &str, (start, end): (usize, usize)) -> Quote {
     let raw = &text[start..end];
     // Most quotes are a short run of ASCII words with single spaces: already what the general
     // path below would make of them.
-    let plain = raw.len() <= MAX_QUOTE_CHARS
-        && raw.bytes().all(|b| b.is_ascii() && !matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
-        && !raw.starts_with(' ')
-        && !raw.ends_with(' ')
-        && !raw.contains("  ");
-    if plain {
+    if raw.len() <= MAX_QUOTE_CHARS && is_plain(raw.as_bytes()) {
         return raw.to_string();
     }
     collapse_quote(raw)
+}
+
+/// ASCII without line breaks or tabs, and no space at either end or next to another: one
+/// pass, where searching for a double space alone cost more.
+fn is_plain(raw: &[u8]) -> bool {
+    // True at the start, so that a leading space fails like a double one.
+    let mut after_space = true;
+    for &byte in raw {
+        if !byte.is_ascii() || matches!(byte, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
+            return false;
+        }
+        let space = byte == b' ';
+        if space && after_space {
+            return false;
+        }
+        after_space = space;
+    }
+    !after_space
 }
 
 /// `raw` on one line with single spaces, shortened around the middle if long.
@@ -174,6 +187,48 @@ fn collapse_quote(raw: &str) -> Quote {
     let head: String = collapsed.chars().take(half).collect();
     let tail: String = collapsed.chars().skip(chars - half).collect();
     format!("{} \u{2026} {}", head.trim_end(), tail.trim_start())
+}
+
+/// Per line of the first `lines`: is it notation? Endpoints, code and arrow diagrams are
+/// notation, not lists of buzzwords. One pass over the bytes, rather than splitting lines and
+/// searching each twice.
+fn notation_lines(text: &str, lines: usize) -> Vec<bool> {
+    let mut notation = vec![false; lines];
+    if lines == 0 {
+        return notation;
+    }
+    // Bytes that need a closer look; all others are skipped with one table lookup.
+    const SPECIAL: [bool; 256] = {
+        let mut special = [false; 256];
+        let bytes = b"\n{}()=/>\xe2";
+        let mut i = 0;
+        while i < bytes.len() {
+            special[bytes[i] as usize] = true;
+            i += 1;
+        }
+        special
+    };
+    let bytes = text.as_bytes();
+    let mut line = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        if !SPECIAL[byte as usize] {
+            continue;
+        }
+        match byte {
+            b'\n' => {
+                line += 1;
+                if line == lines {
+                    break;
+                }
+            }
+            b'{' | b'}' | b'(' | b')' | b'=' | b'/' => notation[line] = true,
+            b'>' if i > 0 && bytes[i - 1] == b'-' => notation[line] = true,
+            // E2 86 92 is "\u{2192}" and only that, in valid UTF-8.
+            0xe2 if bytes[i + 1..].starts_with(&[0x86, 0x92]) => notation[line] = true,
+            _ => {}
+        }
+    }
+    notation
 }
 
 /// An answer tokenised once, ready to be graded against any question or step.
@@ -283,6 +338,11 @@ impl Grader {
         &self.content
     }
 
+    #[cfg(test)]
+    pub(crate) fn tokenizer_parts(&self) -> (&text::Vocabulary, &WordClasses) {
+        (&self.vocabulary, &self.classes)
+    }
+
     /// Finds a question by id, suggesting the closest id when there is none.
     pub fn question(&self, id: &str) -> Result<&Question, GradeError> {
         self.content.question(id).ok_or_else(|| GradeError::UnknownQuestion {
@@ -300,7 +360,7 @@ impl Grader {
         let mut answer = Answer {
             text,
             phrases: &self.phrases,
-            memo: Default::default(),
+            memo: std::cell::RefCell::new(matcher::Memo::new(&self.phrases)),
             tokens,
             words,
             bare_line: Vec::new(),
@@ -353,11 +413,7 @@ impl Grader {
         let mut function = vec![0usize; lines];
         let mut separators = vec![0usize; lines];
         let mut reasoned = vec![false; lines];
-        // Endpoints, code and arrow diagrams are notation, not lists of buzzwords.
-        let mut notation = vec![false; lines];
-        for (line, text) in answer.text.split('\n').enumerate().take(lines) {
-            notation[line] = text.contains(['{', '}', '(', ')', '=', '/', '\u{2192}']) || text.contains("->");
-        }
+        let notation = notation_lines(answer.text, lines);
         for (i, token) in answer.tokens.iter().enumerate() {
             let line = token.line as usize;
             words[line] += 1;
@@ -755,8 +811,45 @@ mod tests {
             long.trim_end(),
             "vertical\x0btab",
             "no\u{a0}break",
+            "",
+            " ",
+            "a ",
+            "a  b c",
+            "a b  ",
         ] {
             assert_eq!(quote_range(raw, (0, raw.len())), collapse_quote(raw), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn notation_lines_are_those_with_notation_characters() {
+        let mut texts: Vec<String> = ["answers", "holdout"]
+            .iter()
+            .flat_map(|dir| {
+                std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir))
+                    .unwrap()
+                    .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+            })
+            .collect();
+        texts.extend(
+            [
+                "",
+                "\n",
+                "a -> b\nc - > d\n-\n>",
+                "x \u{2192} y\n\u{2190}\n\u{2191}",
+                "f(x)\n\n/\n=\n{}",
+                "\u{e9}\u{2192}",
+            ]
+            .map(str::to_string),
+        );
+        for text in &texts {
+            for lines in [0, 1, 2, 3, text.split('\n').count(), text.split('\n').count() + 1] {
+                let mut expected = vec![false; lines];
+                for (line, text) in text.split('\n').enumerate().take(lines) {
+                    expected[line] = text.contains(['{', '}', '(', ')', '=', '/', '\u{2192}']) || text.contains("->");
+                }
+                assert_eq!(notation_lines(text, lines), expected, "{text:?} {lines}");
+            }
         }
     }
 }
