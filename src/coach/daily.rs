@@ -97,7 +97,6 @@ impl Coach {
         let grade = off_the_runtime(move || grader.grade(&question, None, &text)).await??;
         let now = clock.now();
         store.record_daily_answer(learner.user.id, post, grade.score, now).await?;
-        store.add_member(&post.server_id, learner.user.id).await?;
         let (streak, _) = self.count_day(store, learner.user.id, learner.today(now)).await?;
         Ok(DailyFeedback { grade, streak })
     }

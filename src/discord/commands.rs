@@ -2,7 +2,7 @@
 //! then asks the coach and shows the answer.
 
 use super::render::{self, Card};
-use super::{BotError, Context, Data, daily, display_name, no_pings, post};
+use super::{BotError, Context, Data, daily, display_name, no_pings, plural, post, server_of};
 use crate::coach::QuestionChoice;
 use crate::coach::daily::Ranking;
 use crate::content::Difficulty;
@@ -123,7 +123,7 @@ pub async fn practice(
     #[description = "A private thread only you (and moderators) can see"] private: Option<bool>,
 ) -> Result<(), BotError> {
     let data = ctx.data();
-    let guild = ctx.guild_id().ok_or_else(|| BotError::Refused("Use /practice in a server channel.".into()))?;
+    let guild = server_of(ctx)?;
     let author = ctx.author();
     let learner = data.learner(author, String::new(), Some(guild)).await?;
     if let Some(active) = data.store.active_sessions_in_server(learner.user.id, &guild.to_string()).await?.first() {
@@ -273,7 +273,7 @@ pub async fn streak(
         streak.current,
         streak.longest,
         streak.freezes,
-        if streak.freezes == 1 { "" } else { "s" }
+        plural(streak.freezes)
     );
     ctx.send(poise::CreateReply::default().content(text).allowed_mentions(no_pings())).await?;
     Ok(())
@@ -313,7 +313,7 @@ pub async fn leaderboard(
     #[description = "Points of this week or of all time (default: week)"] period: Option<Period>,
 ) -> Result<(), BotError> {
     let data = ctx.data();
-    let guild = ctx.guild_id().ok_or_else(|| BotError::Refused("Use /leaderboard in a server.".into()))?;
+    let guild = server_of(ctx)?;
     let ranking = match by.unwrap_or(RankBy::Streak) {
         RankBy::Streak => Ranking::Streak,
         RankBy::Score => Ranking::Score,
@@ -422,7 +422,7 @@ pub async fn daily_setup(
 ) -> Result<(), BotError> {
     require_manage_server(ctx)?;
     let data = ctx.data();
-    let guild = ctx.guild_id().ok_or_else(|| BotError::Refused("Use /daily in a server.".into()))?;
+    let guild = server_of(ctx)?;
     let time = NaiveTime::parse_from_str(time.trim(), "%H:%M")
         .map_err(|_| BotError::Refused(format!("`{time}` is not a time; write it as HH:MM, e.g. 09:30 or 18:00")))?;
     let zone = parse_timezone(&timezone)?;
@@ -455,7 +455,7 @@ pub async fn daily_setup(
 pub async fn daily_off(ctx: Context<'_>) -> Result<(), BotError> {
     require_manage_server(ctx)?;
     let data = ctx.data();
-    let guild = ctx.guild_id().ok_or_else(|| BotError::Refused("Use /daily in a server.".into()))?;
+    let guild = server_of(ctx)?;
     let was_on = data.store.disable_daily(&guild.to_string(), data.clock.now()).await?;
     let text = if was_on { "The question of the day is off." } else { "The question of the day was not on." };
     ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await?;
@@ -467,7 +467,7 @@ pub async fn daily_off(ctx: Context<'_>) -> Result<(), BotError> {
 pub async fn daily_now(ctx: Context<'_>) -> Result<(), BotError> {
     require_manage_server(ctx)?;
     let data = ctx.data();
-    let guild = ctx.guild_id().ok_or_else(|| BotError::Refused("Use /daily in a server.".into()))?;
+    let guild = server_of(ctx)?;
     let Some(settings) = data.store.daily_settings(&guild.to_string()).await? else {
         return Err(BotError::Refused("Set the question of the day up first with /daily setup.".into()));
     };
@@ -491,7 +491,7 @@ pub async fn daily_now(ctx: Context<'_>) -> Result<(), BotError> {
 pub async fn daily_status(ctx: Context<'_>) -> Result<(), BotError> {
     require_manage_server(ctx)?;
     let data = ctx.data();
-    let guild = ctx.guild_id().ok_or_else(|| BotError::Refused("Use /daily in a server.".into()))?;
+    let guild = server_of(ctx)?;
     let settings = data.store.daily_settings(&guild.to_string()).await?;
     let last = data.store.latest_daily_post(&guild.to_string()).await?;
     let mut embed = CreateEmbed::new().title("Question of the day");

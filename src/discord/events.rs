@@ -282,7 +282,7 @@ async fn on_solo_quiz(
                     next.correct,
                     items.len(),
                     feedback.streak.current,
-                    if feedback.streak.current == 1 { "" } else { "s" }
+                    super::plural(feedback.streak.current)
                 ))
                 .components(Vec::new());
         }

@@ -151,6 +151,17 @@ impl std::ops::Deref for Data {
 
 type Context<'a> = poise::Context<'a, Data, BotError>;
 
+/// "s" for counts other than one: "1 day", "3 days".
+fn plural(count: u32) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
+/// The server a command runs in; `/command` names it in the refusal.
+fn server_of(ctx: Context<'_>) -> Result<GuildId, BotError> {
+    ctx.guild_id()
+        .ok_or_else(|| BotError::Refused(format!("Use /{} in a server channel.", ctx.command().qualified_name)))
+}
+
 fn display_name(user: &User) -> String {
     user.global_name.clone().unwrap_or_else(|| user.name.clone())
 }
@@ -161,7 +172,8 @@ impl Shared {
         rounds.get(round).and_then(|state| state.items.get(position).cloned())
     }
 
-    /// The learner a Discord member is, in `place` (a thread, or a channel for quizzes).
+    /// The learner a Discord member is, in `place` (a thread, or a channel for quizzes); a member
+    /// met in a server joins its leaderboards.
     async fn learner(&self, user: &User, place: String, server: Option<GuildId>) -> Result<Learner, BotError> {
         let stored =
             self.store.user(Platform::Discord, &user.id.to_string(), &display_name(user), self.clock.now()).await?;
@@ -182,31 +194,28 @@ pub fn no_pings() -> CreateAllowedMentions {
     CreateAllowedMentions::new().empty_users().empty_roles().everyone(false)
 }
 
-fn is_transient(error: &serenity::Error) -> bool {
+/// Discord's answer to a request it refused, if that is what went wrong.
+fn refusal(error: &serenity::Error) -> Option<&serenity::http::ErrorResponse> {
     match error {
-        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(response)) => {
-            response.status_code.as_u16() == 429 || response.status_code.is_server_error()
-        }
-        serenity::Error::Http(serenity::http::HttpError::Request(_)) => true,
-        _ => false,
+        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(response)) => Some(response),
+        _ => None,
+    }
+}
+
+fn is_transient(error: &serenity::Error) -> bool {
+    match refusal(error) {
+        Some(response) => response.status_code.as_u16() == 429 || response.status_code.is_server_error(),
+        None => matches!(error, serenity::Error::Http(serenity::http::HttpError::Request(_))),
     }
 }
 
 /// The Discord error code of a refused request (10003 unknown channel, 50001/50013 access).
 fn discord_code(error: &serenity::Error) -> Option<isize> {
-    match error {
-        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(response)) => Some(response.error.code),
-        _ => None,
-    }
+    refusal(error).map(|response| response.error.code)
 }
 
 fn status_of(error: &serenity::Error) -> Option<u16> {
-    match error {
-        serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(response)) => {
-            Some(response.status_code.as_u16())
-        }
-        _ => None,
-    }
+    refusal(error).map(|response| response.status_code.as_u16())
 }
 
 const SEND_ATTEMPTS: u32 = 5;

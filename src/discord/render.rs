@@ -302,7 +302,7 @@ pub fn feedback_card(view: &SessionView<'_>, feedback: &StepFeedback) -> Card {
         minutes(feedback.seconds_taken),
         view.step.minutes,
         feedback.streak.current,
-        if feedback.streak.current == 1 { "" } else { "s" }
+        super::plural(feedback.streak.current)
     ));
     let card = Card::new(
         format!("Step {}/{} \u{b7} {}: {}/100", view.step_number(), view.step_count(), view.step.title, grade.score),
@@ -316,11 +316,7 @@ pub fn feedback_card(view: &SessionView<'_>, feedback: &StepFeedback) -> Card {
 pub fn daily_feedback_card(question: &Question, learner: &str, grade: &Grade, streak_days: u32) -> Card {
     let card = Card::new(
         format!("{learner}: {}/100 on {}", grade.score, question.title),
-        format!(
-            "{} \u{b7} streak: {streak_days} day{}",
-            score_bar(grade.score, 20),
-            if streak_days == 1 { "" } else { "s" }
-        ),
+        format!("{} \u{b7} streak: {streak_days} day{}", score_bar(grade.score, 20), super::plural(streak_days)),
         colour_of(grade.score),
     );
     grade_fields(card, grade).footer("Graded against the whole question. Practise it step by step with /practice.")
