@@ -96,17 +96,43 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before logging starts, so a `RUST_LOG` in `.env` takes effect too.
+    let settings_file = load_settings_file();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Err(error) = settings_file {
+        let _ = writeln!(std::io::stderr(), "error: {error:#}");
+        return ExitCode::FAILURE;
+    }
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
             let _ = writeln!(std::io::stderr(), "error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Settings from `.env` in the working directory, if there is one; variables already set in the
+/// environment win over it.
+fn load_settings_file() -> Result<()> {
+    match dotenvy::from_path(".env") {
+        Ok(()) => Ok(()),
+        Err(dotenvy::Error::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        // Only the line's start is quoted: the rest may be a secret such as the bot token.
+        Err(dotenvy::Error::LineParse(line, _)) => {
+            let name: String = line
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
+                .take(40)
+                .collect();
+            bail!("cannot read .env: the line starting `{name}` is not NAME=value; fix or remove it")
+        }
+        Err(error) => bail!("cannot read .env: {error}; fix or remove the file"),
     }
 }
 

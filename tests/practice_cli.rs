@@ -163,3 +163,24 @@ fn a_submitted_answer_survives_sigkill() {
     let resumed = sandbox.run(&["practice", "--resume"], "");
     assert!(text(&resumed).contains("Step 2/4 high-level"), "{}", text(&resumed));
 }
+
+#[test]
+fn settings_come_from_a_dot_env_file_in_the_working_directory() {
+    let sandbox = Sandbox::new();
+    let database = sandbox.dir.path().join("from-dot-env.db");
+    std::fs::write(
+        sandbox.dir.path().join(".env"),
+        format!("# settings\nDATABASE_URL=sqlite://{}\n", database.display()),
+    )
+    .unwrap();
+    let output = sandbox.command(&["progress", "--json"]).env_remove("DATABASE_URL").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(database.exists(), "the database named in .env is the one used");
+
+    std::fs::write(sandbox.dir.path().join(".env"), "DISCORD_TOKEN secret-token-value\n").unwrap();
+    let output = sandbox.command(&["progress", "--json"]).output().unwrap();
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(error.contains("cannot read .env"), "{error}");
+    assert!(!error.contains("secret-token-value"), "a malformed line is not echoed whole: {error}");
+}
