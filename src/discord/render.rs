@@ -273,7 +273,8 @@ fn grade_fields(mut card: Card, grade: &Grade) -> Card {
         })
         .collect();
     let missed: Vec<String> = grade
-        .misses()
+        .misses_by_importance()
+        .into_iter()
         .map(|item| match &item.hint {
             Some(hint) => format!("\u{2717} **{}**: {hint}", item.label),
             None => format!("\u{2717} **{}**", item.label),

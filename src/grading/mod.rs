@@ -137,6 +137,14 @@ impl Grade {
     pub fn misses(&self) -> impl Iterator<Item = &ItemResult> {
         self.items.iter().filter(|item| !item.hit)
     }
+
+    /// Missed items, the heaviest first and the question's own before the generic ones (the
+    /// order hints are revealed in), so a learner reads what costs most first.
+    pub fn misses_by_importance(&self) -> Vec<&ItemResult> {
+        let mut misses: Vec<_> = self.misses().collect();
+        misses.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.generic.cmp(&b.generic)));
+        misses
+    }
 }
 
 /// The answer's text in `range`, on one line and shortened around the middle if long.

@@ -94,7 +94,7 @@ pub fn render_grade(grade: &Grade, title: &str) -> String {
     };
     out.push_str(&format!("{title} ({}) \u{2014} {scope}\n", grade.question));
     out.push_str(&format!("Score {:>3}/100  {}\n", grade.score, score_bar(grade.score, 20)));
-    out.push_str(&render_items(grade));
+    out.push_str(&render_items(grade, Missed::All));
     out.push_str("\nInterview checklist:\n");
     for check in &grade.checklist {
         let mark = if check.ticked { "\u{2713}" } else { "\u{2717}" };
@@ -111,11 +111,28 @@ pub fn render_grade(grade: &Grade, title: &str) -> String {
     out
 }
 
+/// Which missed items a report lists.
+#[derive(Debug, Clone, Copy)]
+pub enum Missed {
+    /// Every one, in rubric order: what a rubric author checks.
+    All,
+    /// The most important few: what a learner can act on before the next attempt.
+    MostImportant(usize),
+}
+
 /// Covered items with their evidence, missed items with their hints, and red flags.
-pub fn render_items(grade: &Grade) -> String {
+pub fn render_items(grade: &Grade, missed: Missed) -> String {
     let mut out = String::new();
     let hits: Vec<_> = grade.hits().collect();
-    let misses: Vec<_> = grade.misses().collect();
+    let (misses, not_listed) = match missed {
+        Missed::All => (grade.misses().collect(), 0),
+        Missed::MostImportant(count) => {
+            let mut misses = grade.misses_by_importance();
+            let not_listed = misses.len().saturating_sub(count);
+            misses.truncate(count);
+            (misses, not_listed)
+        }
+    };
     out.push_str(&format!("\nCovered ({}):\n", hits.len()));
     if hits.is_empty() {
         out.push_str("  nothing yet\n");
@@ -124,7 +141,7 @@ pub fn render_items(grade: &Grade) -> String {
         let bare = if item.credit < 1.0 { " (listed without a reason: partial credit)" } else { "" };
         out.push_str(&format!("  \u{2713} [{}] {}{bare}: {}\n", item.step, item.label, quotes(&item.evidence)));
     }
-    out.push_str(&format!("\nMissed ({}):\n", misses.len()));
+    out.push_str(&format!("\nMissed ({}):\n", misses.len() + not_listed));
     if misses.is_empty() {
         out.push_str("  nothing\n");
     }
@@ -135,6 +152,9 @@ pub fn render_items(grade: &Grade) -> String {
             item.label,
             item.hint.as_deref().unwrap_or("")
         ));
+    }
+    if not_listed > 0 {
+        out.push_str(&format!("  \u{2026} and {not_listed} that weigh less; cover these first\n"));
     }
     if !grade.red_flags.is_empty() {
         out.push_str("\nRed flags:\n");
@@ -161,6 +181,25 @@ mod tests {
             decode_answer("a", b"a caf\xe9 with a cache and a queue").unwrap(),
             "a caf\u{fffd} with a cache and a queue"
         );
+    }
+
+    #[test]
+    fn a_learner_sees_the_heaviest_misses_first_and_not_all_of_them() {
+        let grader = crate::grading::Grader::new(crate::content::load(&crate::content::Source::Embedded).unwrap());
+        let grade = grader.grade("url-shortener", Some("high-level"), "client -> LB -> app servers -> DB").unwrap();
+        let all_misses = grade.misses().count();
+        assert!(all_misses > 6, "a two-word answer misses most of the step");
+        let report = render_items(&grade, Missed::MostImportant(6));
+        let listed: Vec<&str> = report.lines().filter(|line| line.starts_with("  \u{2717}")).collect();
+        assert_eq!(listed.len(), 6);
+        assert!(report.contains(&format!("Missed ({all_misses}):")));
+        assert!(report.contains(&format!("and {} that weigh less", all_misses - 6)));
+        let heaviest = grade.misses().map(|item| item.weight).fold(0.0, f64::max);
+        let first = grade.misses_by_importance()[0];
+        assert_eq!(first.weight, heaviest);
+        assert!(listed[0].contains(&*first.label));
+        let everything = render_items(&grade, Missed::All);
+        assert_eq!(everything.lines().filter(|line| line.starts_with("  \u{2717}")).count(), all_misses);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `design-coach practice`, `quiz` and `progress` in a terminal: reads lines, calls the coach,
 //! prints what it says. Works the same with a terminal or piped stdin.
 
-use super::{render_items, score_bar};
+use super::{Missed, render_items, score_bar};
 use crate::coach::{
     Advance, Clock, Coach, CoachError, Learner, Progress, QuestionChoice, Report, SessionView, StepFeedback,
 };
@@ -45,6 +45,9 @@ fn show_step(out: &mut dyn Write, view: &SessionView<'_>, now: chrono::DateTime<
     writeln!(out, "{COMMANDS}")
 }
 
+/// Missed items listed after a step: more is a wall of text after a short first attempt.
+const MISSED_LISTED: usize = 6;
+
 fn show_feedback(out: &mut dyn Write, feedback: &StepFeedback, budget_minutes: u32) -> std::io::Result<()> {
     let grade = &feedback.grade;
     writeln!(
@@ -56,7 +59,7 @@ fn show_feedback(out: &mut dyn Write, feedback: &StepFeedback, budget_minutes: u
         feedback.best
     )?;
     writeln!(out, "Time {} of {budget_minutes}m", minutes(feedback.seconds_taken))?;
-    write!(out, "{}", render_items(grade))?;
+    write!(out, "{}", render_items(grade, Missed::MostImportant(MISSED_LISTED)))?;
     writeln!(out, "Streak: {} day{}.", feedback.streak.current, if feedback.streak.current == 1 { "" } else { "s" })?;
     writeln!(
         out,
