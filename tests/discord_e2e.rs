@@ -492,6 +492,23 @@ async fn a_rate_limited_post_is_retried_after_its_wait() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daily_post_whose_reply_was_lost_is_not_posted_twice() {
+    let world = World::new().await;
+    world.clock.set(at("2026-12-04T06:00:00Z"));
+    let bot = world.start().await;
+    set_up_daily(&world, STUDY_CHANNEL_ID, None).await;
+    world.double.lose_reply_next("POST", &format!("/channels/{STUDY_CHANNEL_ID}/messages"));
+    world.clock.set(at("2026-12-04T08:05:00Z"));
+    let world_ref = &world;
+    assert!(wait_until(|| !world_ref.double.threads().is_empty()).await, "the post and its thread go out");
+    let attempts = world.double.requests_to("POST", &format!("/channels/{STUDY_CHANNEL_ID}/messages"));
+    assert!(attempts.iter().any(|r| r.status == 502), "the first reply was lost");
+    assert!(attempts.len() >= 2, "and the post was sent again");
+    assert_eq!(daily_posts(&world, STUDY_CHANNEL_ID).len(), 1, "Discord kept one post: the retry carried its nonce");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_daily_channel_turns_its_schedule_off_without_a_crash() {
     let world = World::new().await;
     world.clock.set(at("2026-12-04T06:00:00Z"));

@@ -52,6 +52,14 @@ pub async fn schedule(http: Arc<Http>, data: Data) {
     }
 }
 
+/// The same for every attempt at one server's post on one date, and within Discord's 25
+/// characters: the date and the server id's last 16 digits.
+fn daily_nonce(server_id: &str, date: NaiveDate) -> serenity::Nonce {
+    let digits: Vec<char> = server_id.chars().collect();
+    let tail: String = digits[digits.len().saturating_sub(16)..].iter().collect();
+    serenity::Nonce::String(format!("d{}{tail}", date.format("%Y%m%d")))
+}
+
 /// Posts `date`'s question in the server's channel with a thread to answer in, unless it is
 /// out already. The date is claimed in the database first, so two ticks, a reconnect or a
 /// restart can never post it twice; a post that fails gives its claim back for the next tick.
@@ -90,7 +98,9 @@ pub async fn post_daily(
         }
         None => no_pings(),
     };
-    let message = message.allowed_mentions(mentions);
+    // A retry after a lost reply (a dropped connection, a 5xx) must not post the question twice:
+    // with `enforce_nonce` Discord returns the message it already created for this nonce.
+    let message = message.allowed_mentions(mentions).nonce(daily_nonce(&settings.server_id, date)).enforce_nonce(true);
     let sent = super::deliver("post the question of the day", || channel.send_message(http, message.clone())).await;
     let sent = match sent {
         Ok(sent) => sent,
@@ -125,4 +135,24 @@ pub async fn post_daily(
     store.complete_daily_post(&settings.server_id, date, &sent.id.to_string(), thread_id.as_deref()).await?;
     tracing::info!(server = settings.server_id, %date, question = question.id, "question of the day posted");
     Ok(Posted::Now { channel: settings.channel_id.clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_daily_nonce_fits_discord_and_names_one_server_and_date() {
+        let text = |nonce: serenity::Nonce| match nonce {
+            serenity::Nonce::String(text) => text,
+            serenity::Nonce::Number(number) => number.to_string(),
+        };
+        let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let next_day = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        let nonce = text(daily_nonce("1234567890123456789", day));
+        assert!(nonce.len() <= 25, "{nonce}");
+        assert_eq!(nonce, text(daily_nonce("1234567890123456789", day)), "every attempt sends the same nonce");
+        assert_ne!(nonce, text(daily_nonce("1234567890123456789", next_day)));
+        assert_ne!(nonce, text(daily_nonce("1234567890123456788", day)));
+    }
 }

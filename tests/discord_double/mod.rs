@@ -125,6 +125,8 @@ struct DoubleState {
     global_commands: Vec<Value>,
     guild_commands: Vec<Value>,
     rate_limits: Vec<RateLimitRule>,
+    /// (method, path prefix) of requests whose reply is to be lost once.
+    lost_replies: Vec<(String, String)>,
     deleted_channels: Vec<u64>,
     denied_channels: Vec<u64>,
 }
@@ -561,6 +563,13 @@ impl DiscordDouble {
             path_prefix: path_prefix.to_string(),
             retry_after: retry_after_secs,
         });
+    }
+
+    /// The next request with `method` whose path starts with `path_prefix` is carried out, but
+    /// its reply is lost: the client gets 502 Bad Gateway, as when a proxy drops the connection
+    /// after Discord accepted the request.
+    pub fn lose_reply_next(&self, method: &str, path_prefix: &str) {
+        self.state().lost_replies.push((method.to_ascii_uppercase(), path_prefix.to_string()));
     }
 
     /// From now on every request on `/channels/{id}...` gets 404 Unknown Channel (10003), and
@@ -1097,6 +1106,20 @@ impl DoubleState {
         Some(channel.clone())
     }
 
+    fn take_lost_reply(&mut self, method: &str, path: &str) -> bool {
+        let Some(index) = self.lost_replies.iter().position(|(m, prefix)| m == method && path.starts_with(prefix))
+        else {
+            return false;
+        };
+        self.lost_replies.remove(index);
+        true
+    }
+
+    /// Discord's `enforce_nonce`: a bot message in `channel` that was sent with this nonce.
+    fn message_with_nonce(&self, channel: u64, nonce: &Value) -> Option<Value> {
+        self.messages.iter().find(|m| id_of(&m["channel_id"]) == channel && m.get("nonce") == Some(nonce)).cloned()
+    }
+
     fn take_rate_limit(&mut self, method: &str, path: &str) -> Option<f64> {
         let index = self.rate_limits.iter().position(|r| r.method == method && path.starts_with(&r.path_prefix))?;
         Some(self.rate_limits.remove(index).retry_after)
@@ -1267,7 +1290,10 @@ async fn rest_entry(
         status: 0,
         at: Instant::now(),
     };
-    let (reply, event) = double.handle_rest(&recorded);
+    let (mut reply, event) = double.handle_rest(&recorded);
+    if reply.status.is_success() && double.state().take_lost_reply(&recorded.method, &recorded.path) {
+        reply = Reply::error(StatusCode::BAD_GATEWAY, "Bad Gateway", 0);
+    }
     recorded.status = reply.status.as_u16();
     double.state().requests.push(recorded);
     double.notify();
@@ -1402,11 +1428,22 @@ impl DiscordDouble {
                 if state.channel_json(channel).is_none() {
                     Reply::unknown_channel()
                 } else {
-                    let mut fields = message_fields_from_body(body);
-                    if let Some(attachments) = attachments_json(&mut state, body, &req.files, port) {
-                        fields["attachments"] = attachments;
+                    let nonce = body.get("nonce").filter(|n| !n.is_null());
+                    let enforced = body["enforce_nonce"].as_bool() == Some(true);
+                    match nonce.filter(|_| enforced).and_then(|n| state.message_with_nonce(channel, n)) {
+                        // A repeat of a message Discord already created: it is returned, not posted again.
+                        Some(existing) => Reply::json(existing),
+                        None => {
+                            let mut fields = message_fields_from_body(body);
+                            if let Some(nonce) = nonce {
+                                fields["nonce"] = nonce.clone();
+                            }
+                            if let Some(attachments) = attachments_json(&mut state, body, &req.files, port) {
+                                fields["attachments"] = attachments;
+                            }
+                            Reply::json(state.new_bot_message(channel, &fields, false))
+                        }
                     }
-                    Reply::json(state.new_bot_message(channel, &fields, false))
                 }
             }
             ("GET", ["channels", id, "messages"]) => {
