@@ -303,6 +303,19 @@ async fn a_whole_session_ends_with_its_report_and_a_streak() {
     }
     let streak = world.double.slash_command(ALICE, STUDY_CHANNEL_ID, "streak", json!([]), NO_PERMISSIONS);
     assert!(text_of(&world.callback(&streak).await).contains("1 day streak"));
+    let progress = world.double.slash_command(ALICE, STUDY_CHANNEL_ID, "progress", json!([]), NO_PERMISSIONS);
+    let progress = world.callback(&progress).await;
+    assert!(text_of(&progress).contains("sessions completed **1**"), "{progress:#}");
+    let activity = progress["data"]["embeds"][0]["fields"]
+        .as_array()
+        .and_then(|fields| fields.iter().find(|f| f["name"].as_str().is_some_and(|n| n.starts_with("Last 8 weeks"))))
+        .and_then(|field| field["value"].as_str())
+        .expect("an activity calendar")
+        .to_string();
+    let weeks: Vec<&str> = activity.lines().collect();
+    assert_eq!(weeks.len(), 8, "{activity}");
+    assert!(weeks[7].ends_with('\u{1f7e9}'), "today, the last day shown, is active: {activity}");
+    assert_eq!(activity.matches('\u{1f7e9}').count(), 1, "and no other day: {activity}");
     bot.stop().await;
 }
 

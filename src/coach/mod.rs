@@ -274,6 +274,19 @@ pub struct Progress {
     pub quiz_correct: u32,
 }
 
+impl Progress {
+    /// The last [`ACTIVITY_WEEKS`] weeks ending `today`, oldest first: per day, whether it had a
+    /// graded activity.
+    pub fn activity_weeks(&self, today: NaiveDate) -> Vec<[bool; 7]> {
+        let start = today - Duration::days(ACTIVITY_WEEKS * 7 - 1);
+        (0..ACTIVITY_WEEKS)
+            .map(|week| {
+                std::array::from_fn(|day| self.active_days.contains(&(start + Duration::days(week * 7 + day as i64))))
+            })
+            .collect()
+    }
+}
+
 pub struct Coach {
     grader: Arc<Grader>,
     /// Streaks already counted for their last active day. Counting is idempotent and a day

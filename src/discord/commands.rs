@@ -285,7 +285,8 @@ pub async fn progress(ctx: Context<'_>) -> Result<(), BotError> {
     let data = ctx.data();
     let learner = data.learner(ctx.author(), ctx.channel_id().to_string(), ctx.guild_id()).await?;
     let progress = data.coach.progress(&data.store, data.clock.as_ref(), &learner).await?;
-    ctx.send(card_reply(&render::progress_card(&display_name(ctx.author()), &progress), true)).await?;
+    let today = learner.today(data.clock.now());
+    ctx.send(card_reply(&render::progress_card(&display_name(ctx.author()), &progress, today), true)).await?;
     Ok(())
 }
 

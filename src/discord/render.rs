@@ -400,11 +400,16 @@ pub fn quiz_answer_card(item: &QuizItem, chosen: usize, correct: bool) -> Card {
 
 // --- standing -------------------------------------------------------------------------------
 
-pub fn progress_card(name: &str, progress: &Progress) -> Card {
+pub fn progress_card(name: &str, progress: &Progress, today: chrono::NaiveDate) -> Card {
     let steps: Vec<String> =
         progress.step_averages.iter().map(|(step, average)| format!("**{step}**: {average:.0}/100")).collect();
     let weakest: Vec<String> =
         progress.weakest_concepts.iter().map(|c| format!("{}: missed {} of {}", c.label, c.missed, c.seen)).collect();
+    let activity: Vec<String> = progress
+        .activity_weeks(today)
+        .iter()
+        .map(|week| week.iter().map(|&active| if active { "\u{1f7e9}" } else { "\u{2b1b}" }).collect())
+        .collect();
     Card::new(
         format!("Progress of {name}"),
         format!(
@@ -421,6 +426,7 @@ pub fn progress_card(name: &str, progress: &Progress) -> Card {
     )
     .field("Average score per step", &steps)
     .field("Weakest concepts", &weakest)
+    .field("Last 8 weeks (oldest first, a row per week)", &activity)
 }
 
 pub fn leaderboard_card(title: &str, lines: &[LeaderboardLine], by_streak: bool) -> Card {

@@ -280,14 +280,9 @@ pub fn render_progress(progress: &Progress, today: chrono::NaiveDate) -> String 
         }
     }
     out.push_str("\nLast 8 weeks (oldest first, one row per week):\n");
-    let weeks = crate::coach::ACTIVITY_WEEKS;
-    let start = today - chrono::Duration::days(weeks * 7 - 1);
-    for week in 0..weeks {
+    for week in progress.activity_weeks(today) {
         out.push_str("  ");
-        for day in 0..7 {
-            let date = start + chrono::Duration::days(week * 7 + day);
-            out.push(if progress.active_days.contains(&date) { '\u{25a0}' } else { '\u{00b7}' });
-        }
+        out.extend(week.iter().map(|&active| if active { '\u{25a0}' } else { '\u{00b7}' }));
         out.push('\n');
     }
     out
