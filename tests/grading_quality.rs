@@ -202,3 +202,50 @@ fn holdout_write_ups_in_other_styles_score_highest_on_their_own_question() {
     assert!(seen >= 12, "the holdout write-ups are there");
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// Strong, medium and weak answers to ten questions, written blind to the rubrics by an
+/// interviewer who scored each one (tests/fixtures/graded/interviewer-scores.txt): the grader
+/// must rank them as the interviewer did and land near the interviewer's score.
+#[test]
+fn graded_answers_written_blind_are_scored_as_an_interviewer_scored_them() {
+    let dir = common::fixture("graded");
+    let scores = std::fs::read_to_string(dir.join("interviewer-scores.txt")).unwrap();
+    let mut ours = std::collections::BTreeMap::new();
+    let mut failures = Vec::new();
+    let mut total_error = 0;
+    for line in scores.lines().filter(|line| line.ends_with(|c: char| c.is_ascii_digit())) {
+        let (file, interviewer) = line.split_once(' ').unwrap();
+        let interviewer: i64 = interviewer.trim().parse().unwrap();
+        let (question, tier) = file.trim_end_matches(".md").split_once('.').unwrap();
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let own = i64::from(score(question, None, &text));
+        total_error += (own - interviewer).abs();
+        if (own - interviewer).abs() > 15 {
+            failures.push(format!("{file}: {own}, the interviewer gave {interviewer}"));
+        }
+        if tier == "strong" {
+            let answer = grader().analyze(&text);
+            for other in grader().content().questions.iter().filter(|q| q.id != question) {
+                let their = i64::from(grader().grade_answer(&other.id, None, &answer).unwrap().score);
+                if their >= own {
+                    failures.push(format!("{file}: {their} on {} >= {own} on its own question", other.id));
+                }
+            }
+        }
+        ours.insert((question.to_string(), tier.to_string()), own);
+    }
+    assert_eq!(ours.len(), 30, "ten questions, three answers each");
+    for ((question, tier), own) in &ours {
+        let of = |tier: &str| ours[&(question.clone(), tier.to_string())];
+        if tier == "medium" && !(of("strong") > *own && *own > of("weak")) {
+            failures.push(format!(
+                "{question}: strong {} > medium {own} > weak {} does not hold",
+                of("strong"),
+                of("weak")
+            ));
+        }
+    }
+    let mean_error = total_error as f64 / ours.len() as f64;
+    assert!(mean_error <= 6.0, "mean distance from the interviewer's score {mean_error:.1} (measured 4.1)");
+    assert!(failures.is_empty(), "{failures:#?}");
+}
