@@ -393,13 +393,16 @@ impl<'a> Index<'a> {
     fn phrase(&self, phrase: &CompiledPhrase, out: &mut Vec<Span>, starts: &mut Vec<u64>) {
         // The anchor: of the slots at a fixed offset, the one whose words are rarest here.
         // Every occurrence has one of its words at that offset from its start.
+        // A phrase of one slot (most of them) has no choice to make.
         let mut anchor = 0;
-        let mut fewest = u32::MAX;
-        for slot in 0..phrase.offsets.len() {
-            let count: u32 = phrase.slot_words[slot].iter().map(|&id| self.count(id)).sum();
-            if count < fewest {
-                anchor = slot;
-                fewest = count;
+        if phrase.offsets.len() > 1 {
+            let mut fewest = u32::MAX;
+            for slot in 0..phrase.offsets.len() {
+                let count: u32 = phrase.slot_words[slot].iter().map(|&id| self.count(id)).sum();
+                if count < fewest {
+                    anchor = slot;
+                    fewest = count;
+                }
             }
         }
         let words = &phrase.slot_words[anchor];
@@ -446,7 +449,8 @@ impl<'a> Index<'a> {
         b.start.saturating_sub(a.end).max(a.start.saturating_sub(b.end))
     }
 
-    /// The range in the memo of a phrase's occurrences, sorted by start: computed once per answer.
+    /// The range in the memo of a phrase's occurrences, sorted by start: computed once per
+    /// answer, for a phrase that `could_occur`.
     fn phrase_range(&self, id: u32) -> (u32, u32) {
         if let Some(&range) = self.memo.borrow().ranges.get(id as usize)
             && range != UNKNOWN_RANGE
@@ -455,9 +459,7 @@ impl<'a> Index<'a> {
         }
         let mut memo = self.memo.borrow_mut();
         let start = memo.spans.len();
-        if let Some(phrase) = self.phrases.list.get(id as usize)
-            && self.may_occur(phrase)
-        {
+        if let Some(phrase) = self.phrases.list.get(id as usize) {
             let memo = &mut *memo;
             self.phrase(phrase, &mut memo.spans, &mut memo.starts);
         }
@@ -500,65 +502,97 @@ impl<'a> Index<'a> {
             near.push((range.0, range.1, longest));
         }
         let memo = self.memo.borrow();
-        out.extend_from_slice(&memo.spans[start as usize..end as usize]);
-        if pattern.near.is_empty() {
-            drop(memo);
-            self.memo.borrow_mut().near = near;
-            return;
-        }
-        // Where the first near phrase's candidates may start, for the span before.
-        let mut cursor = 0;
         let spans = &memo.spans;
-        out.retain_mut(|span| {
-            // Looked up only for a candidate that could be chosen: most spans have none.
-            let origin = span.start as usize;
-            let mut sentence = None;
-            let mut previous = *span;
-            for (k, (&(distance, _), &(start, end, longest))) in pattern.near.iter().zip(near.iter()).enumerate() {
-                let candidates = &spans[start as usize..end as usize];
-                // Candidates are sorted by start; only those starting near `previous` can be close:
-                // one that ends `distance` before it starts at most `longest` tokens earlier.
-                let lowest = previous.start.saturating_sub(distance + longest.min(MAX_PHRASE_TOKENS));
-                let mut i = if k == 0 {
-                    // `previous` is the span itself, and spans come by start: `lowest` only rises.
-                    while candidates.get(cursor).is_some_and(|candidate| candidate.start < lowest) {
-                        cursor += 1;
-                    }
-                    cursor
-                } else {
-                    candidates.partition_point(|candidate| candidate.start < lowest)
-                };
-                let highest = previous.end + distance;
-                // The closest candidate in the sentence, the first of equals.
-                let mut best: Option<(u32, Span)> = None;
-                while let Some(&candidate) = candidates.get(i) {
-                    if candidate.start > highest {
-                        break;
-                    }
-                    i += 1;
-                    // A phrase is never "near" itself: the two must not overlap.
-                    if candidate.start < previous.end && previous.start < candidate.end {
-                        continue;
-                    }
-                    let gap = Self::gap(previous, candidate);
-                    if gap > distance || best.is_some_and(|(closest, _)| gap >= closest) {
-                        continue;
-                    }
-                    let sentence = *sentence.get_or_insert_with(|| self.tokens[origin].sentence);
-                    if self.tokens[candidate.start as usize].sentence == sentence {
-                        best = Some((gap, candidate));
-                    }
+        let firsts = &spans[start as usize..end as usize];
+        if pattern.near.is_empty() {
+            out.extend_from_slice(firsts);
+        } else {
+            let (distance, _) = pattern.near[0];
+            let (first_near, end_near, longest) = near[0];
+            let candidates = &spans[first_near as usize..end_near as usize];
+            // Where the first near phrase's candidates may start, for the span before: spans
+            // come by start, so it only moves forward.
+            let mut cursor = 0;
+            for &span in firsts {
+                // One that ends `distance` before the span starts at most `longest` tokens earlier.
+                let lowest = span.start.saturating_sub(distance + longest.min(MAX_PHRASE_TOKENS));
+                while candidates.get(cursor).is_some_and(|candidate| candidate.start < lowest) {
+                    cursor += 1;
                 }
-                let Some((_, found)) = best else {
-                    return false;
-                };
-                span.start = span.start.min(found.start);
-                span.end = span.end.max(found.end);
-                previous = found;
+                // Most spans have no candidate at all in reach.
+                if candidates.get(cursor).is_none_or(|candidate| candidate.start > span.end + distance) {
+                    continue;
+                }
+                if let Some(span) = self.near_chain(span, pattern, &near, spans, cursor) {
+                    out.push(span);
+                }
             }
-            true
-        });
+        }
         drop(memo);
         self.memo.borrow_mut().near = near;
+    }
+
+    /// `span` extended over the closest candidate of each near phrase in turn, or None when
+    /// one of them has no candidate close enough in the span's sentence. The first near
+    /// phrase's candidates that may be close start at `first_candidate`.
+    fn near_chain(
+        &self,
+        span: Span,
+        pattern: &CompiledPattern,
+        near: &[(u32, u32, u32)],
+        spans: &[Span],
+        first_candidate: usize,
+    ) -> Option<Span> {
+        // Looked up only for a candidate that could be chosen: most spans have none.
+        let mut sentence = None;
+        let mut merged = span;
+        let mut previous = span;
+        for (k, (&(distance, _), &(start, end, longest))) in pattern.near.iter().zip(near).enumerate() {
+            let candidates = &spans[start as usize..end as usize];
+            let mut i = if k == 0 {
+                first_candidate
+            } else {
+                // Candidates are sorted by start; only those starting near `previous` can be
+                // close: one that ends `distance` before it starts at most `longest` tokens earlier.
+                let lowest = previous.start.saturating_sub(distance + longest.min(MAX_PHRASE_TOKENS));
+                candidates.partition_point(|candidate| candidate.start < lowest)
+            };
+            let highest = previous.end + distance;
+            // The closest candidate in the sentence, the first of equals.
+            let mut best: Option<(u32, Span)> = None;
+            while let Some(&candidate) = candidates.get(i) {
+                if candidate.start > highest {
+                    break;
+                }
+                i += 1;
+                // Past `previous`, each candidate is further than the one before, so the first
+                // that is not in an earlier sentence settles the search.
+                let after = candidate.start >= previous.end;
+                // A phrase is never "near" itself: the two must not overlap.
+                if !after && previous.start < candidate.end {
+                    continue;
+                }
+                let gap = Self::gap(previous, candidate);
+                if gap > distance || best.is_some_and(|(closest, _)| gap >= closest) {
+                    if after {
+                        break;
+                    }
+                    continue;
+                }
+                let sentence = *sentence.get_or_insert_with(|| self.tokens[span.start as usize].sentence);
+                let candidate_sentence = self.tokens[candidate.start as usize].sentence;
+                if candidate_sentence == sentence {
+                    best = Some((gap, candidate));
+                }
+                if after && candidate_sentence >= sentence {
+                    break;
+                }
+            }
+            let (_, found) = best?;
+            merged.start = merged.start.min(found.start);
+            merged.end = merged.end.max(found.end);
+            previous = found;
+        }
+        Some(merged)
     }
 }
