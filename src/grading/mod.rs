@@ -300,6 +300,30 @@ impl Answer<'_> {
     }
 }
 
+/// The spans an evaluation quotes, at most `MAX_EVIDENCE`: kept inline, as a vector for them
+/// was an allocation per rubric item.
+#[derive(Default)]
+struct EvidenceSpans {
+    spans: [Span; MAX_EVIDENCE],
+    len: usize,
+}
+
+impl EvidenceSpans {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn spans(&self) -> &[Span] {
+        &self.spans[..self.len]
+    }
+
+    /// Adds a span; the caller keeps to `MAX_EVIDENCE`.
+    fn push(&mut self, span: Span) {
+        self.spans[self.len] = span;
+        self.len += 1;
+    }
+}
+
 /// Which rubric steps to grade.
 enum Scope<'s> {
     Whole,
@@ -536,10 +560,10 @@ impl Grader {
         negatable: bool,
         enough: usize,
         spans: &mut Vec<Span>,
-    ) -> (usize, Vec<Span>, bool) {
+    ) -> (usize, EvidenceSpans, bool) {
         let index = answer.index();
         let mut matched = 0;
-        let mut evidence: Vec<Span> = Vec::new();
+        let mut evidence = EvidenceSpans::default();
         let mut bare = true;
         for pattern in patterns {
             if matched >= enough && evidence.len() >= MAX_EVIDENCE && !bare {
@@ -555,7 +579,7 @@ impl Grader {
                 if !answer.bare_line[answer.tokens[span.start as usize].line as usize] {
                     bare = false;
                 }
-                if evidence.len() < MAX_EVIDENCE && !evidence.contains(&span) {
+                if evidence.len() < MAX_EVIDENCE && !evidence.spans().contains(&span) {
                     evidence.push(span);
                 }
                 if !bare && evidence.len() >= MAX_EVIDENCE {
@@ -637,8 +661,10 @@ impl Grader {
             Scope::Steps(steps) => steps.iter().any(|step| **step == *item.step),
         };
         let mut spans = Vec::new();
-        let mut items = Vec::new();
-        let mut bare_flags = Vec::new();
+        // Sized up front: growing a vector of item results step by step cost more than
+        // grading some of the items.
+        let mut items = Vec::with_capacity(question.items.len());
+        let mut bare_flags = Vec::with_capacity(question.items.len());
         let mut design_hits = 0;
         for (item, compiled_item) in question.items.iter().zip(&compiled.items) {
             if !in_scope(item) {
@@ -657,7 +683,7 @@ impl Grader {
                 hit,
                 weight: item.weight,
                 credit: if hit { 1.0 } else { 0.0 },
-                evidence: if hit { self.quotes(answer, &evidence) } else { Vec::new() },
+                evidence: if hit { self.quotes(answer, evidence.spans()) } else { Vec::new() },
                 hint: (!hit).then(|| item.hint.clone()),
                 why: item.why.clone(),
                 generic: item.generic,
@@ -719,7 +745,7 @@ impl Grader {
                 let ticked = matched >= check.at_least && quantities_ok;
                 let mut evidence = Vec::new();
                 if ticked {
-                    evidence = self.quotes(answer, &spans_to_quote);
+                    evidence = self.quotes(answer, spans_to_quote.spans());
                     if check.quantities_at_least > 0 {
                         evidence.extend(
                             answer.quantities.iter().take(MAX_EVIDENCE).map(|&range| quote_range(answer.text, range)),
