@@ -89,7 +89,7 @@ impl Phrases {
 const MAX_PHRASE_TOKENS: u32 = 32;
 
 /// Token range `[start, end)` of one occurrence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
     pub start: u32,
     pub end: u32,

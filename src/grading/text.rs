@@ -389,22 +389,31 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
             buffer[0] = byte | 0x20;
             // ASCII letters differ from their lower case in bit 5 only, which upper case lacks.
             let mut case_bits = 0x20;
-            let mut end = start + 1;
-            for &next in &bytes[end..] {
+            let mut len = 1;
+            // Letters are stored while they fit the buffer, without a bounds check per letter;
+            // the rest of a longer word is only measured.
+            for (slot, &next) in buffer[1..].iter_mut().zip(&bytes[start + 1..]) {
                 let lower = next | 0x20;
                 if !lower.is_ascii_lowercase() {
                     break;
                 }
-                if let Some(slot) = buffer.get_mut(end - start) {
-                    *slot = lower;
-                }
+                *slot = lower;
                 case_bits &= next;
-                end += 1;
+                len += 1;
             }
+            if len == MAX_FAST_WORD {
+                for &next in &bytes[start + len..] {
+                    if !(next | 0x20).is_ascii_lowercase() {
+                        break;
+                    }
+                    case_bits &= next;
+                    len += 1;
+                }
+            }
+            let end = start + len;
             let humped = case_bits & 0x20 == 0;
             // A digit, an apostrophe or a non-ASCII character may continue the word.
             let plain = bytes.get(end).is_none_or(|&next| next < 0x80 && !next.is_ascii_digit() && next != b'\'');
-            let len = end - start;
             if plain && len <= MAX_FAST_WORD {
                 let len = if len < 3 {
                     len
