@@ -6,7 +6,7 @@ pub mod daily;
 pub mod streak;
 
 use crate::content::{Difficulty, Framework, Question, QuizItem, Step};
-use crate::grading::{Grade, GradeError, Grader};
+use crate::grading::{Grade, GradeError, Grader, by_importance};
 use crate::store::{
     Attempt, Draft, NewAttempt, NewSession, SessionRow, SessionState, SessionStatus, Store, StoreError, User,
 };
@@ -542,7 +542,7 @@ impl Coach {
             .filter(|item| view.step.grades(&item.step))
             .filter(|item| !covered.iter().any(|id| **id == *item.id))
             .collect();
-        missed.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.generic.cmp(&b.generic)));
+        missed.sort_by(|a, b| by_importance((a.weight, a.generic), (b.weight, b.generic)));
         let shown = view.draft.hints_shown as usize;
         let Some(item) = missed.get(shown).copied() else { return Ok(None) };
         store.count_hint(session_id, &view.step.id).await?;

@@ -138,13 +138,18 @@ impl Grade {
         self.items.iter().filter(|item| !item.hit)
     }
 
-    /// Missed items, the heaviest first and the question's own before the generic ones (the
-    /// order hints are revealed in), so a learner reads what costs most first.
+    /// Missed items in [`by_importance`] order, so a learner reads what costs most first.
     pub fn misses_by_importance(&self) -> Vec<&ItemResult> {
         let mut misses: Vec<_> = self.misses().collect();
-        misses.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.generic.cmp(&b.generic)));
+        misses.sort_by(|a, b| by_importance((a.weight, a.generic), (b.weight, b.generic)));
         misses
     }
+}
+
+/// The order missed items are listed and hinted in, given each one's (weight, generic): the
+/// heaviest first, and the question's own before generic ones of the same weight.
+pub fn by_importance((weight, generic): (f64, bool), (other_weight, other_generic): (f64, bool)) -> std::cmp::Ordering {
+    other_weight.total_cmp(&weight).then(generic.cmp(&other_generic))
 }
 
 /// The answer's text in `range`, on one line and shortened around the middle if long.
