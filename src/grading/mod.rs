@@ -77,8 +77,9 @@ pub struct Grader {
     flags: Vec<CompiledFlag>,
 }
 
-/// One word of evidence quoted from the answer.
-pub type Quote = String;
+/// Words of evidence quoted from the answer. Nearly every quote is a few words, kept inline:
+/// a heap string per quote made allocation a tenth of the cost of a grade.
+pub type Quote = compact_str::CompactString;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ItemResult {
@@ -158,7 +159,7 @@ fn quote_range(text: &str, (start, end): (usize, usize)) -> Quote {
     // Most quotes are a short run of ASCII words with single spaces: already what the general
     // path below would make of them.
     if raw.len() <= MAX_QUOTE_CHARS && is_plain(raw.as_bytes()) {
-        return raw.to_string();
+        return Quote::new(raw);
     }
     collapse_quote(raw)
 }
@@ -219,7 +220,7 @@ fn plain_byte(byte: u8, after_space: &mut bool) -> bool {
 
 /// `raw` on one line with single spaces, shortened around the middle if long.
 fn collapse_quote(raw: &str) -> Quote {
-    let mut collapsed = String::with_capacity(raw.len());
+    let mut collapsed = Quote::with_capacity(raw.len());
     let mut chars = 0;
     for word in raw.split_whitespace() {
         if !collapsed.is_empty() {
@@ -235,7 +236,7 @@ fn collapse_quote(raw: &str) -> Quote {
     let half = MAX_QUOTE_CHARS / 2;
     let head: String = collapsed.chars().take(half).collect();
     let tail: String = collapsed.chars().skip(chars - half).collect();
-    format!("{} \u{2026} {}", head.trim_end(), tail.trim_start())
+    compact_str::format_compact!("{} \u{2026} {}", head.trim_end(), tail.trim_start())
 }
 
 /// Bytes that may make a line notation; all others are skipped with one table lookup.

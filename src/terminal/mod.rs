@@ -81,7 +81,7 @@ pub fn score_bar(score: u32, width: usize) -> String {
     format!("{}{}", "\u{2588}".repeat(filled), "\u{2591}".repeat(width - filled))
 }
 
-fn quotes(evidence: &[String]) -> String {
+fn quotes(evidence: &[crate::grading::Quote]) -> String {
     evidence.iter().map(|quote| format!("\u{201c}{quote}\u{201d}")).collect::<Vec<_>>().join(", ")
 }
 
