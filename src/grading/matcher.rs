@@ -34,6 +34,13 @@ pub struct CompiledPattern {
     near: Vec<(u32, u32)>,
 }
 
+impl CompiledPattern {
+    /// The ids of the phrases the pattern is made of.
+    pub fn phrase_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        std::iter::once(self.first).chain(self.near.iter().map(|&(_, phrase)| phrase))
+    }
+}
+
 /// Every distinct phrase of the content.
 #[derive(Debug, Default)]
 pub struct Phrases {
@@ -82,6 +89,94 @@ impl Phrases {
         }
         self.list.push(CompiledPhrase { slots, single_words, firsts, slot_words, offsets: offsets.into_boxed_slice() });
         id
+    }
+}
+
+/// The one-slot phrases that grading against one question may ask about, by the words they
+/// start with: one pass over an answer's tokens finds all their occurrences, where looking
+/// each phrase up on its own cost a lookup per word of every concept it names.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Word id to the range of `starts` for the phrases it may start: `starts[first[id]..first[id + 1]]`.
+    first: Vec<u32>,
+    starts: Vec<PlanStart>,
+    /// Word sequences of the phrases' multi-word alternatives, as ranges of `words`.
+    sequences: Vec<(u32, u32)>,
+    words: Vec<u32>,
+    /// Plan index to phrase id.
+    phrases: Vec<u32>,
+}
+
+/// A phrase that may start at a word.
+#[derive(Debug, Clone, Copy)]
+struct PlanStart {
+    /// The phrase's plan index.
+    index: u32,
+    /// The alternatives starting with the word that take more than it, in the phrase's order,
+    /// as a range of `sequences`: the first that fits is the occurrence, and when none does
+    /// (or the range is empty) the word alone is one.
+    from: u32,
+    to: u32,
+    /// Whether the word alone is one of the alternatives; if not, one of the range must fit.
+    word_alone: bool,
+}
+
+impl Plan {
+    /// A plan for `ids` (any phrase ids, repeats allowed) over a vocabulary of
+    /// `vocabulary_size` ids; phrases of several slots are left to be looked up one by one,
+    /// from their rarest slot.
+    pub fn new(phrases: &Phrases, ids: impl IntoIterator<Item = u32>, vocabulary_size: usize) -> Self {
+        let mut ids: Vec<u32> = ids
+            .into_iter()
+            .filter(|&id| phrases.list.get(id as usize).is_some_and(|phrase| phrase.slots.len() == 1))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut plan = Plan { phrases: ids, ..Plan::default() };
+        let mut by_word: Vec<(u32, PlanStart)> = Vec::new();
+        for (index, &id) in plan.phrases.iter().enumerate() {
+            let phrase = &phrases.list[id as usize];
+            let alternatives = &phrase.slots[0];
+            // `firsts` lists the alternatives by first word, each word's in the phrase's order.
+            for group in phrase.firsts[0].chunk_by(|a, b| a.0 == b.0) {
+                let from = plan.sequences.len() as u32;
+                let mut word_alone = false;
+                for &(_, alternative) in group {
+                    let sequence = &alternatives[alternative as usize];
+                    if sequence.len() == 1 {
+                        // Always fits: later alternatives are never tried.
+                        word_alone = true;
+                        break;
+                    }
+                    plan.sequences.push((plan.words.len() as u32, (plan.words.len() + sequence.len()) as u32));
+                    plan.words.extend_from_slice(sequence);
+                }
+                let to = plan.sequences.len() as u32;
+                by_word.push((group[0].0, PlanStart { index: index as u32, from, to, word_alone }));
+            }
+        }
+        by_word.sort_by_key(|&(word, start)| (word, start.index));
+        plan.first = Vec::with_capacity(vocabulary_size + 1);
+        let mut next = by_word.iter().peekable();
+        for word in 0..=vocabulary_size as u32 {
+            plan.first.push(plan.starts.len() as u32);
+            while let Some((_, start)) = next.next_if(|&&(first_word, _)| first_word == word) {
+                plan.starts.push(*start);
+            }
+        }
+        plan
+    }
+
+    #[cfg(test)]
+    pub fn phrase_ids(&self) -> &[u32] {
+        &self.phrases
+    }
+
+    fn starts_at(&self, word: u32) -> &[PlanStart] {
+        match (self.first.get(word as usize), self.first.get(word as usize + 1)) {
+            (Some(&from), Some(&to)) => &self.starts[from as usize..to as usize],
+            _ => &[],
+        }
     }
 }
 
@@ -188,6 +283,9 @@ pub struct Memo {
     near: Vec<(u32, u32, u32)>,
     /// Scratch bitset of token positions for `Index::phrase`, all zero between uses.
     starts: Vec<u64>,
+    /// Scratch for `Index::run_plan`: occurrences as (plan index, span), and counts per index.
+    found: Vec<(u32, Span)>,
+    counts: Vec<u32>,
 }
 
 const UNKNOWN_RANGE: (u32, u32) = (u32::MAX, u32::MAX);
@@ -199,6 +297,8 @@ struct SpareMemo {
     spans: Vec<Span>,
     near: Vec<(u32, u32, u32)>,
     starts: Vec<u64>,
+    found: Vec<(u32, Span)>,
+    counts: Vec<u32>,
 }
 
 thread_local! {
@@ -210,7 +310,9 @@ impl Memo {
         let size = phrases.list.len();
         let spare = SPARE_MEMOS.try_with(|spare| spare.borrow_mut().pop()).ok().flatten();
         match spare.filter(|spare| spare.ranges.len() == size) {
-            Some(SpareMemo { ranges, known, spans, near, starts }) => Memo { ranges, known, spans, near, starts },
+            Some(SpareMemo { ranges, known, spans, near, starts, found, counts }) => {
+                Memo { ranges, known, spans, near, starts, found, counts }
+            }
             // Sized for a whole-question grade, so that the buffers do not grow step by step.
             None => Memo {
                 ranges: vec![UNKNOWN_RANGE; size],
@@ -218,6 +320,8 @@ impl Memo {
                 spans: Vec::with_capacity(4096),
                 near: Vec::new(),
                 starts: Vec::new(),
+                found: Vec::new(),
+                counts: Vec::new(),
             },
         }
     }
@@ -235,10 +339,13 @@ impl Drop for Memo {
             spans: std::mem::take(&mut self.spans),
             near: std::mem::take(&mut self.near),
             starts: std::mem::take(&mut self.starts),
+            found: std::mem::take(&mut self.found),
+            counts: std::mem::take(&mut self.counts),
         };
         spare.known.clear();
         spare.spans.clear();
         spare.near.clear();
+        spare.found.clear();
         let _ = SPARE_MEMOS.try_with(|pool| {
             let mut pool = pool.borrow_mut();
             if pool.len() < MAX_SPARE_TABLES {
@@ -471,8 +578,74 @@ impl<'a> Index<'a> {
         range
     }
 
+    /// The occurrences of a phrase, from the memo or looked up on their own.
+    #[cfg(test)]
+    pub fn spans_of(&self, id: u32) -> Vec<Span> {
+        let (start, end) = self.phrase_range(id);
+        self.memo.borrow().spans[start as usize..end as usize].to_vec()
+    }
+
     fn could_occur(&self, id: u32) -> bool {
+        if let Some(&range) = self.memo.borrow().ranges.get(id as usize)
+            && range != UNKNOWN_RANGE
+        {
+            return range.0 != range.1;
+        }
         self.phrases.list.get(id as usize).is_some_and(|phrase| self.may_occur(phrase))
+    }
+
+    /// Finds the occurrences of every phrase of `plan` not yet known, in one pass over the tokens.
+    pub fn run_plan(&self, plan: &Plan) {
+        let mut memo = self.memo.borrow_mut();
+        let memo = &mut *memo;
+        let mut found = std::mem::take(&mut memo.found);
+        found.clear();
+        for (position, token) in self.tokens.iter().enumerate() {
+            for start in plan.starts_at(token.id) {
+                let fits = plan.sequences[start.from as usize..start.to as usize]
+                    .iter()
+                    .find(|&&(from, to)| self.sequence_at(&plan.words[from as usize..to as usize], position, true));
+                let len = match fits {
+                    Some(&(from, to)) => to - from,
+                    None if start.word_alone => 1,
+                    None => continue,
+                };
+                let start_position = position as u32;
+                found.push((start.index, Span { start: start_position, end: start_position + len }));
+            }
+        }
+        // Grouped by phrase, each group still in token order: a counting sort. Each count
+        // becomes where its group starts, then, once the spans are placed, where it ends.
+        let counts = &mut memo.counts;
+        counts.clear();
+        counts.resize(plan.phrases.len(), 0);
+        for &(index, _) in &found {
+            counts[index as usize] += 1;
+        }
+        let base = memo.spans.len() as u32;
+        let mut next_start = base;
+        for count in counts.iter_mut() {
+            let start = next_start;
+            next_start += *count;
+            *count = start;
+        }
+        memo.spans.resize(next_start as usize, Span::default());
+        for &(index, span) in &found {
+            let at = &mut counts[index as usize];
+            memo.spans[*at as usize] = span;
+            *at += 1;
+        }
+        let mut start = base;
+        for (&id, &end) in plan.phrases.iter().zip(counts.iter()) {
+            if let Some(range) = memo.ranges.get_mut(id as usize)
+                && *range == UNKNOWN_RANGE
+            {
+                *range = (start, end);
+                memo.known.push(id);
+            }
+            start = end;
+        }
+        memo.found = found;
     }
 
     /// Every occurrence of `pattern`, sorted by start.

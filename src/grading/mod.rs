@@ -38,6 +38,8 @@ struct CompiledItem {
 
 struct CompiledQuestion {
     items: Vec<CompiledItem>,
+    /// Made on the first grade against the question, so that loading stays quick.
+    plan: std::sync::OnceLock<matcher::Plan>,
 }
 
 struct CompiledCheck {
@@ -394,6 +396,7 @@ impl Grader {
                     .iter()
                     .map(|item| CompiledItem { patterns: compile_all(&mut compiler, &item.any) })
                     .collect(),
+                plan: std::sync::OnceLock::new(),
             })
             .collect();
         let checks = content
@@ -702,9 +705,25 @@ impl Grader {
         self.grade_scope(question, Some(step.to_string()), Scope::Steps(covers), answer)
     }
 
+    /// The plan for grading against a question: its items', the checklist's and the red flags'
+    /// phrases.
+    fn plan<'g>(&'g self, compiled: &'g CompiledQuestion) -> &'g matcher::Plan {
+        compiled.plan.get_or_init(|| {
+            let items = compiled.items.iter().flat_map(|item| &item.patterns);
+            let checks = self.checks.iter().flat_map(|check| &check.patterns);
+            let flags = self.flags.iter().flat_map(|flag| flag.any.iter().chain(&flag.unless).chain(&flag.with_any));
+            matcher::Plan::new(
+                &self.phrases,
+                items.chain(checks).chain(flags).flat_map(CompiledPattern::phrase_ids),
+                self.vocabulary.len() + 1,
+            )
+        })
+    }
+
     fn grade_scope(&self, question: &Question, step: Option<String>, scope: Scope<'_>, answer: &Answer<'_>) -> Grade {
         let question_index = self.content.questions.iter().position(|q| q.id == question.id).unwrap_or(0);
         let compiled = &self.questions[question_index];
+        answer.index().run_plan(self.plan(compiled));
         let in_scope = |item: &RubricItem| match scope {
             Scope::Whole => true,
             Scope::Steps(steps) => steps.iter().any(|step| **step == *item.step),
@@ -973,6 +992,35 @@ mod tests {
             }
             assert_eq!(quote_range(&raw, (0, raw.len())), collapse_quote(&raw), "{raw:?}");
         }
+    }
+
+    #[test]
+    fn phrases_found_in_one_pass_are_those_found_one_by_one() {
+        let grader = Grader::new(crate::content::load(&crate::content::Source::Embedded).unwrap());
+        let mut texts: Vec<String> = ["answers", "holdout"]
+            .iter()
+            .flat_map(|dir| {
+                std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir))
+                    .unwrap()
+                    .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+            })
+            .collect();
+        texts.push("Read-\nreplicas, read replica; no cache. URL shortener: url, URLs, a 301 redirect".to_string());
+        let mut compared = 0;
+        for (question, compiled) in grader.questions.iter().enumerate().step_by(3) {
+            let plan = grader.plan(compiled);
+            for text in texts.iter().skip(question % 4).step_by(4) {
+                let planned = grader.analyze(text);
+                planned.index().run_plan(plan);
+                let alone = grader.analyze(text);
+                for &id in plan.phrase_ids() {
+                    let spans = planned.index().spans_of(id);
+                    compared += spans.len();
+                    assert_eq!(spans, alone.index().spans_of(id), "phrase {id} in {text:?}");
+                }
+            }
+        }
+        assert!(compared > 10_000, "only {compared} occurrences compared");
     }
 
     #[test]
