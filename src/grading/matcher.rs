@@ -46,6 +46,11 @@ impl CompiledPattern {
 pub struct Phrases {
     list: Vec<CompiledPhrase>,
     ids: FxHashMap<Vec<CompiledSlot>, u32>,
+    /// Per phrase, a range of `requirements`: for each slot, how many words it may start
+    /// with, then those words. Kept apart from `list` and in one array, because asking
+    /// whether a phrase may occur is done thousands of times per grade.
+    requirement_ranges: Vec<(u32, u32)>,
+    requirements: Vec<u32>,
 }
 
 impl Phrases {
@@ -68,7 +73,7 @@ impl Phrases {
                 firsts.into_boxed_slice()
             })
             .collect();
-        let slot_words = slots
+        let slot_words: Box<[Box<[u32]>]> = slots
             .iter()
             .map(|slot| {
                 let mut words: Vec<u32> = slot.iter().filter_map(|sequence| sequence.first().copied()).collect();
@@ -87,6 +92,12 @@ impl Phrases {
             offset += first.len() as u32;
             offsets.push(offset);
         }
+        let from = self.requirements.len() as u32;
+        for words in slot_words.iter() {
+            self.requirements.push(words.len() as u32);
+            self.requirements.extend_from_slice(words);
+        }
+        self.requirement_ranges.push((from, self.requirements.len() as u32));
         self.list.push(CompiledPhrase { slots, single_words, firsts, slot_words, offsets: offsets.into_boxed_slice() });
         id
     }
@@ -365,6 +376,10 @@ pub struct WordIndex {
     next: Vec<u32>,
     /// The answer's distinct word ids, to zero their entries again when done.
     present: Vec<u32>,
+    /// A bit per word id, set for the answer's words: "is this word in the answer?" is asked
+    /// thousands of times per grade, and this table stays in the first-level cache where the
+    /// word table does not.
+    present_bits: Vec<u64>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -377,7 +392,7 @@ struct WordEntry {
 thread_local! {
     /// Word tables of dropped indexes, zeroed again: zeroing a table the size of the vocabulary
     /// for each answer cost more than filling it in.
-    static SPARE_TABLES: std::cell::RefCell<Vec<Vec<WordEntry>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SPARE_TABLES: std::cell::RefCell<Vec<(Vec<WordEntry>, Vec<u64>)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Spare tables kept per thread; one is all a thread grading answers one by one needs.
@@ -386,9 +401,9 @@ const MAX_SPARE_TABLES: usize = 4;
 impl WordIndex {
     pub fn build(tokens: &[Token], vocabulary_size: usize) -> Self {
         let spare = SPARE_TABLES.try_with(|spare| spare.borrow_mut().pop()).ok().flatten();
-        let mut words = spare
-            .filter(|table| table.len() == vocabulary_size)
-            .unwrap_or_else(|| vec![WordEntry::default(); vocabulary_size]);
+        let (mut words, mut present_bits) = spare
+            .filter(|(table, _)| table.len() == vocabulary_size)
+            .unwrap_or_else(|| (vec![WordEntry::default(); vocabulary_size], vec![0; vocabulary_size.div_ceil(64)]));
         let mut next = vec![0u32; tokens.len()];
         let mut present = Vec::with_capacity(tokens.len() / 2);
         for (i, token) in tokens.iter().enumerate().rev() {
@@ -398,13 +413,18 @@ impl WordIndex {
             if let Some(entry) = words.get_mut(token.id as usize) {
                 if entry.first == 0 {
                     present.push(token.id);
+                    present_bits[token.id as usize / 64] |= 1 << (token.id % 64);
                 }
                 next[i] = entry.first;
                 entry.first = i as u32 + 1;
                 entry.count += 1;
             }
         }
-        WordIndex { words, next, present }
+        WordIndex { words, next, present, present_bits }
+    }
+
+    fn contains(&self, id: u32) -> bool {
+        self.present_bits.get(id as usize / 64).is_some_and(|bits| bits & (1 << (id % 64)) != 0)
     }
 
     fn entry(&self, id: u32) -> WordEntry {
@@ -418,13 +438,15 @@ impl Drop for WordIndex {
         if table.is_empty() {
             return;
         }
+        let mut present_bits = std::mem::take(&mut self.present_bits);
         for &id in &self.present {
             table[id as usize] = WordEntry::default();
+            present_bits[id as usize / 64] = 0;
         }
         let _ = SPARE_TABLES.try_with(|spare| {
             let mut spare = spare.borrow_mut();
             if spare.len() < MAX_SPARE_TABLES {
-                spare.push(table);
+                spare.push((table, present_bits));
             }
         });
     }
@@ -449,12 +471,21 @@ impl<'a> Index<'a> {
     }
 
     fn contains(&self, id: u32) -> bool {
-        self.words.entry(id).first != 0
+        self.words.contains(id)
     }
 
     /// Could the phrase occur at all? A cheap test that rules out most patterns of most items.
-    fn may_occur(&self, phrase: &CompiledPhrase) -> bool {
-        phrase.slot_words.iter().all(|words| words.iter().any(|&id| self.contains(id)))
+    fn may_occur(&self, id: u32) -> bool {
+        let Some(&(from, to)) = self.phrases.requirement_ranges.get(id as usize) else { return false };
+        let mut requirements = self.phrases.requirements.get(from as usize..to as usize).unwrap_or_default();
+        while let [count, rest @ ..] = requirements {
+            let (words, next) = rest.split_at((*count as usize).min(rest.len()));
+            if !words.iter().any(|&word| self.contains(word)) {
+                return false;
+            }
+            requirements = next;
+        }
+        true
     }
 
     fn count(&self, id: u32) -> u32 {
@@ -591,7 +622,7 @@ impl<'a> Index<'a> {
         {
             return range.0 != range.1;
         }
-        self.phrases.list.get(id as usize).is_some_and(|phrase| self.may_occur(phrase))
+        self.may_occur(id)
     }
 
     /// Finds the occurrences of every phrase of `plan` not yet known, in one pass over the tokens.
