@@ -108,9 +108,14 @@ impl Phrases {
 /// each phrase up on its own cost a lookup per word of every concept it names.
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// Word id to the range of `starts` for the phrases it may start: `starts[first[id]..first[id + 1]]`.
-    first: Vec<u32>,
-    starts: Vec<PlanStart>,
+    /// Word id to where its lists start in `alone` and in `searched`; they end where the next
+    /// word's start.
+    first: Vec<(u32, u32)>,
+    /// Plan indexes of the phrases that the word alone is an occurrence of, with no longer
+    /// alternative starting with it: nearly all of them.
+    alone: Vec<u32>,
+    /// The phrases with longer alternatives starting with the word.
+    searched: Vec<PlanSearch>,
     /// Word sequences of the phrases' multi-word alternatives, as ranges of `words`.
     sequences: Vec<(u32, u32)>,
     words: Vec<u32>,
@@ -118,17 +123,16 @@ pub struct Plan {
     phrases: Vec<u32>,
 }
 
-/// A phrase that may start at a word.
+/// A phrase with longer alternatives starting with a word.
 #[derive(Debug, Clone, Copy)]
-struct PlanStart {
+struct PlanSearch {
     /// The phrase's plan index.
     index: u32,
-    /// The alternatives starting with the word that take more than it, in the phrase's order,
-    /// as a range of `sequences`: the first that fits is the occurrence, and when none does
-    /// (or the range is empty) the word alone is one.
+    /// Those alternatives in the phrase's order, as a range of `sequences`: the first that
+    /// fits is the occurrence.
     from: u32,
     to: u32,
-    /// Whether the word alone is one of the alternatives; if not, one of the range must fit.
+    /// Whether the word alone is an occurrence when none of them fits.
     word_alone: bool,
 }
 
@@ -144,12 +148,15 @@ impl Plan {
         ids.sort_unstable();
         ids.dedup();
         let mut plan = Plan { phrases: ids, ..Plan::default() };
-        let mut by_word: Vec<(u32, PlanStart)> = Vec::new();
+        let mut alone: Vec<(u32, u32)> = Vec::new();
+        let mut searched: Vec<(u32, PlanSearch)> = Vec::new();
         for (index, &id) in plan.phrases.iter().enumerate() {
+            let index = index as u32;
             let phrase = &phrases.list[id as usize];
             let alternatives = &phrase.slots[0];
             // `firsts` lists the alternatives by first word, each word's in the phrase's order.
             for group in phrase.firsts[0].chunk_by(|a, b| a.0 == b.0) {
+                let word = group[0].0;
                 let from = plan.sequences.len() as u32;
                 let mut word_alone = false;
                 for &(_, alternative) in group {
@@ -163,16 +170,24 @@ impl Plan {
                     plan.words.extend_from_slice(sequence);
                 }
                 let to = plan.sequences.len() as u32;
-                by_word.push((group[0].0, PlanStart { index: index as u32, from, to, word_alone }));
+                if from == to {
+                    alone.push((word, index));
+                } else {
+                    searched.push((word, PlanSearch { index, from, to, word_alone }));
+                }
             }
         }
-        by_word.sort_by_key(|&(word, start)| (word, start.index));
+        alone.sort_unstable();
+        searched.sort_by_key(|&(word, search)| (word, search.index));
         plan.first = Vec::with_capacity(vocabulary_size + 1);
-        let mut next = by_word.iter().peekable();
+        let (mut alone, mut searched) = (alone.iter().peekable(), searched.iter().peekable());
         for word in 0..=vocabulary_size as u32 {
-            plan.first.push(plan.starts.len() as u32);
-            while let Some((_, start)) = next.next_if(|&&(first_word, _)| first_word == word) {
-                plan.starts.push(*start);
+            plan.first.push((plan.alone.len() as u32, plan.searched.len() as u32));
+            while let Some(&(_, index)) = alone.next_if(|&&(first_word, _)| first_word == word) {
+                plan.alone.push(index);
+            }
+            while let Some(&(_, search)) = searched.next_if(|&&(first_word, _)| first_word == word) {
+                plan.searched.push(search);
             }
         }
         plan
@@ -183,10 +198,14 @@ impl Plan {
         &self.phrases
     }
 
-    fn starts_at(&self, word: u32) -> &[PlanStart] {
+    /// The phrases that may start with a word: those it alone is an occurrence of, and those to search.
+    fn starts_at(&self, word: u32) -> (&[u32], &[PlanSearch]) {
         match (self.first.get(word as usize), self.first.get(word as usize + 1)) {
-            (Some(&from), Some(&to)) => &self.starts[from as usize..to as usize],
-            _ => &[],
+            (Some(&(alone, searched)), Some(&(alone_end, searched_end))) => (
+                self.alone.get(alone as usize..alone_end as usize).unwrap_or_default(),
+                self.searched.get(searched as usize..searched_end as usize).unwrap_or_default(),
+            ),
+            _ => (&[], &[]),
         }
     }
 }
@@ -631,28 +650,33 @@ impl<'a> Index<'a> {
         let memo = &mut *memo;
         let mut found = std::mem::take(&mut memo.found);
         found.clear();
+        // Counted as found, for the counting sort below.
+        let counts = &mut memo.counts;
+        counts.clear();
+        counts.resize(plan.phrases.len(), 0);
         for (position, token) in self.tokens.iter().enumerate() {
-            for start in plan.starts_at(token.id) {
-                let fits = plan.sequences[start.from as usize..start.to as usize]
+            let (alone, searched) = plan.starts_at(token.id);
+            let start = position as u32;
+            found.reserve(alone.len() + searched.len());
+            for &index in alone {
+                found.push((index, Span { start, end: start + 1 }));
+                counts[index as usize] += 1;
+            }
+            for search in searched {
+                let fits = plan.sequences[search.from as usize..search.to as usize]
                     .iter()
                     .find(|&&(from, to)| self.sequence_at(&plan.words[from as usize..to as usize], position, true));
                 let len = match fits {
                     Some(&(from, to)) => to - from,
-                    None if start.word_alone => 1,
+                    None if search.word_alone => 1,
                     None => continue,
                 };
-                let start_position = position as u32;
-                found.push((start.index, Span { start: start_position, end: start_position + len }));
+                found.push((search.index, Span { start, end: start + len }));
+                counts[search.index as usize] += 1;
             }
         }
         // Grouped by phrase, each group still in token order: a counting sort. Each count
         // becomes where its group starts, then, once the spans are placed, where it ends.
-        let counts = &mut memo.counts;
-        counts.clear();
-        counts.resize(plan.phrases.len(), 0);
-        for &(index, _) in &found {
-            counts[index as usize] += 1;
-        }
         let base = memo.spans.len() as u32;
         let mut next_start = base;
         for count in counts.iter_mut() {
