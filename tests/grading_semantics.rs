@@ -144,7 +144,7 @@ fn grade(text: &str) -> Grade {
 
 fn hit(text: &str, item: &str) -> bool {
     let grade = grade(text);
-    grade.items.iter().find(|i| &*i.id == item).unwrap_or_else(|| panic!("no item {item}")).hit
+    grade.items.iter().find(|i| i.id() == item).unwrap_or_else(|| panic!("no item {item}")).hit
 }
 
 #[test]
@@ -223,12 +223,12 @@ fn negation_can_be_the_point() {
 #[test]
 fn evidence_quotes_the_answer() {
     let grade = grade("First, we put Redis in front of the DB.\nThen a Load-Balancer spreads traffic.");
-    let cache = grade.items.iter().find(|i| &*i.id == "cache").unwrap();
+    let cache = grade.items.iter().find(|i| i.id() == "cache").unwrap();
     assert_eq!(cache.evidence, ["Redis"]);
-    let lb = grade.items.iter().find(|i| &*i.id == "load-balancer").unwrap();
+    let lb = grade.items.iter().find(|i| i.id() == "load-balancer").unwrap();
     assert_eq!(lb.evidence, ["Load-Balancer"]);
-    let missed = grade.items.iter().find(|i| &*i.id == "queue").unwrap();
-    assert!(!missed.hit && missed.evidence.is_empty() && missed.hint.is_some());
+    let missed = grade.items.iter().find(|i| i.id() == "queue").unwrap();
+    assert!(!missed.hit && missed.evidence.is_empty() && missed.hint().is_some());
 }
 
 #[test]
@@ -278,8 +278,8 @@ fn red_flags_come_from_the_seeds() {
 #[test]
 fn step_grading_only_counts_that_step() {
     let step = grader().grade("mini", Some("deep-dive"), "We shard by user id and add a cache.").unwrap();
-    assert!(step.items.iter().all(|item| &*item.step == "deep-dive"));
-    assert!(step.items.iter().any(|item| &*item.id == "shard-by-user" && item.hit));
+    assert!(step.items.iter().all(|item| item.step() == "deep-dive"));
+    assert!(step.items.iter().any(|item| item.id() == "shard-by-user" && item.hit));
     assert_eq!(step.step.as_deref(), Some("deep-dive"));
 }
 

@@ -507,8 +507,8 @@ impl Coach {
             Ok::<_, GradeError>(grader.grade_covered(question, &step, &covers, &grader.analyze(&text)))
         })
         .await??;
-        let hits: Vec<String> = grade.hits().map(|item| item.id.to_string()).collect();
-        let misses: Vec<String> = grade.misses().map(|item| item.id.to_string()).collect();
+        let hits: Vec<String> = grade.hits().map(|item| item.id().to_string()).collect();
+        let misses: Vec<String> = grade.misses().map(|item| item.id().to_string()).collect();
         let red_flags: Vec<String> = grade.red_flags.iter().map(|flag| flag.id.clone()).collect();
         let seconds_taken = view.seconds_since_start(now);
         let attempt = store

@@ -474,11 +474,11 @@ impl Validator {
         at: At<'_>,
         frameworks: &[Framework],
         concepts: &FxHashSet<String>,
-    ) -> Vec<(RubricItem, Vec<String>)> {
+    ) -> Vec<(std::sync::Arc<RubricItem>, Vec<String>)> {
         let Some(file) = self.parse::<raw::GenericFile>(at) else { return Vec::new() };
         let steps: FxHashSet<&str> =
             frameworks.iter().flat_map(|framework| framework.steps.iter().map(|step| step.id.as_str())).collect();
-        let mut items: Vec<(RubricItem, Vec<String>)> = Vec::new();
+        let mut items: Vec<(std::sync::Arc<RubricItem>, Vec<String>)> = Vec::new();
         for mut raw in file.item {
             let (id_span, step_span) = (raw.id.span(), raw.step.span());
             let only = match raw.frameworks.take() {
@@ -501,7 +501,7 @@ impl Validator {
                 let hint = did_you_mean(&item.step, steps.iter().copied());
                 self.error(at, step_span, format!("step `{}` is no framework's step{hint}", item.step));
             }
-            items.push((item, only));
+            items.push((std::sync::Arc::new(item), only));
         }
         items
     }
@@ -512,7 +512,7 @@ impl Validator {
         rubric_files: &[At<'_>],
         frameworks: &[Framework],
         concepts: &FxHashSet<String>,
-        generic: &[(RubricItem, Vec<String>)],
+        generic: &[(std::sync::Arc<RubricItem>, Vec<String>)],
     ) -> Vec<Question> {
         let mut rubrics: FxHashMap<String, (At<'_>, raw::RubricFile)> = FxHashMap::default();
         for &at in rubric_files {
@@ -610,7 +610,7 @@ impl Validator {
                             );
                         }
                         let item = self.item(rubric_at, raw_item, concepts, false);
-                        if items.iter().any(|existing: &RubricItem| existing.id == item.id)
+                        if items.iter().any(|existing: &std::sync::Arc<RubricItem>| existing.id == item.id)
                             || generic.iter().any(|(existing, _)| existing.id == item.id)
                         {
                             self.error(rubric_at, id_span, format!("duplicate item id `{}`", item.id));
@@ -623,7 +623,7 @@ impl Validator {
                                 format!("step `{}` is not in framework `{}`{hint}", item.step, framework.id),
                             );
                         }
-                        items.push(item);
+                        items.push(std::sync::Arc::new(item));
                     }
                     for step in &framework.steps {
                         if !items.iter().any(|item| *item.step == step.id) {

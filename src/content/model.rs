@@ -127,7 +127,8 @@ pub struct Question {
     /// Step id to prompt, in the order of the default framework.
     pub prompts: Vec<(String, String)>,
     /// The question's own items followed by the generic items for its steps.
-    pub items: Vec<RubricItem>,
+    /// Shared, so that a grade's results refer to their items instead of copying their text.
+    pub items: Vec<std::sync::Arc<RubricItem>>,
     pub origin: Origin,
 }
 

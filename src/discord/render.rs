@@ -268,16 +268,16 @@ fn grade_fields(mut card: Card, grade: &Grade) -> Card {
     let covered: Vec<String> = grade
         .hits()
         .map(|item| match item.evidence.first() {
-            Some(evidence) => format!("\u{2713} **{}**: {}", item.label, quote(evidence)),
-            None => format!("\u{2713} **{}**", item.label),
+            Some(evidence) => format!("\u{2713} **{}**: {}", item.label(), quote(evidence)),
+            None => format!("\u{2713} **{}**", item.label()),
         })
         .collect();
     let missed: Vec<String> = grade
         .misses_by_importance()
         .into_iter()
-        .map(|item| match &item.hint {
-            Some(hint) => format!("\u{2717} **{}**: {hint}", item.label),
-            None => format!("\u{2717} **{}**", item.label),
+        .map(|item| match item.hint() {
+            Some(hint) => format!("\u{2717} **{}**: {hint}", item.label()),
+            None => format!("\u{2717} **{}**", item.label()),
         })
         .collect();
     let flags: Vec<String> = grade

@@ -4,7 +4,7 @@
 mod matcher;
 pub mod text;
 
-use crate::content::{Content, Question, RubricItem, Text};
+use crate::content::{Content, Question, RubricItem};
 use matcher::{CompiledPattern, Compiler, Index, Span};
 use serde::Serialize;
 use text::{Token, WordClasses};
@@ -83,20 +83,71 @@ pub struct Grader {
 /// a heap string per quote made allocation a tenth of the cost of a grade.
 pub type Quote = compact_str::CompactString;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// How an answer fared on one rubric item. The item's text is read through it rather than
+/// copied: a whole-question grade has ~150 results, and copying five shared strings into each
+/// was a twentieth of the grade's time.
+#[derive(Debug, Clone)]
 pub struct ItemResult {
-    pub id: Text,
-    pub step: Text,
-    pub label: Text,
+    rubric: std::sync::Arc<RubricItem>,
     pub hit: bool,
     pub weight: f64,
     /// The share of the weight earned: 1, 0 or, for bare-list evidence in a flagged answer, less.
     pub credit: f64,
     pub evidence: Vec<Quote>,
+}
+
+impl ItemResult {
+    pub fn id(&self) -> &str {
+        &self.rubric.id
+    }
+
+    pub fn step(&self) -> &str {
+        &self.rubric.step
+    }
+
+    pub fn label(&self) -> &str {
+        &self.rubric.label
+    }
+
     /// What to add: for a missed item only (None when the item was covered).
-    pub hint: Option<Text>,
-    pub why: Text,
-    pub generic: bool,
+    pub fn hint(&self) -> Option<&str> {
+        (!self.hit).then_some(&*self.rubric.hint)
+    }
+
+    pub fn why(&self) -> &str {
+        &self.rubric.why
+    }
+
+    pub fn generic(&self) -> bool {
+        self.rubric.generic
+    }
+}
+
+impl PartialEq for ItemResult {
+    fn eq(&self, other: &Self) -> bool {
+        (self.id(), self.step(), self.label(), self.hint(), self.why(), self.generic())
+            == (other.id(), other.step(), other.label(), other.hint(), other.why(), other.generic())
+            && (self.hit, self.weight, self.credit) == (other.hit, other.weight, other.credit)
+            && self.evidence == other.evidence
+    }
+}
+
+impl Serialize for ItemResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut item = serializer.serialize_struct("ItemResult", 10)?;
+        item.serialize_field("id", self.id())?;
+        item.serialize_field("step", self.step())?;
+        item.serialize_field("label", self.label())?;
+        item.serialize_field("hit", &self.hit)?;
+        item.serialize_field("weight", &self.weight)?;
+        item.serialize_field("credit", &self.credit)?;
+        item.serialize_field("evidence", &self.evidence)?;
+        item.serialize_field("hint", &self.hint())?;
+        item.serialize_field("why", self.why())?;
+        item.serialize_field("generic", &self.generic())?;
+        item.end()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -144,7 +195,7 @@ impl Grade {
     /// Missed items in [`by_importance`] order, so a learner reads what costs most first.
     pub fn misses_by_importance(&self) -> Vec<&ItemResult> {
         let mut misses: Vec<_> = self.misses().collect();
-        misses.sort_by(|a, b| by_importance((a.weight, a.generic), (b.weight, b.generic)));
+        misses.sort_by(|a, b| by_importance((a.weight, a.generic()), (b.weight, b.generic())));
         misses
     }
 }
@@ -745,16 +796,11 @@ impl Grader {
             bare_flags.push(hit && bare && design_step);
             design_hits += usize::from(hit && design_step);
             items.push(ItemResult {
-                id: item.id.clone(),
-                step: item.step.clone(),
-                label: item.label.clone(),
+                rubric: item.clone(),
                 hit,
                 weight: item.weight,
                 credit: if hit { 1.0 } else { 0.0 },
                 evidence: if hit { self.quotes(answer, evidence.spans()) } else { Vec::new() },
-                hint: (!hit).then(|| item.hint.clone()),
-                why: item.why.clone(),
-                generic: item.generic,
             });
         }
         let bare_hits = bare_flags.iter().filter(|&&bare| bare).count();

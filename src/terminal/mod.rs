@@ -139,7 +139,7 @@ pub fn render_items(grade: &Grade, missed: Missed) -> String {
     }
     for item in hits {
         let bare = if item.credit < 1.0 { " (listed without a reason: partial credit)" } else { "" };
-        out.push_str(&format!("  \u{2713} [{}] {}{bare}: {}\n", item.step, item.label, quotes(&item.evidence)));
+        out.push_str(&format!("  \u{2713} [{}] {}{bare}: {}\n", item.step(), item.label(), quotes(&item.evidence)));
     }
     out.push_str(&format!("\nMissed ({}):\n", misses.len() + not_listed));
     if misses.is_empty() {
@@ -148,9 +148,9 @@ pub fn render_items(grade: &Grade, missed: Missed) -> String {
     for item in misses {
         out.push_str(&format!(
             "  \u{2717} [{}] {} \u{2014} {}\n",
-            item.step,
-            item.label,
-            item.hint.as_deref().unwrap_or("")
+            item.step(),
+            item.label(),
+            item.hint().unwrap_or("")
         ));
     }
     if not_listed > 0 {
@@ -197,7 +197,7 @@ mod tests {
         let heaviest = grade.misses().map(|item| item.weight).fold(0.0, f64::max);
         let first = grade.misses_by_importance()[0];
         assert_eq!(first.weight, heaviest);
-        assert!(listed[0].contains(&*first.label));
+        assert!(listed[0].contains(first.label()));
         let everything = render_items(&grade, Missed::All);
         assert_eq!(everything.lines().filter(|line| line.starts_with("  \u{2717}")).count(), all_misses);
     }
