@@ -34,6 +34,8 @@ pub enum GradeError {
 
 struct CompiledItem {
     patterns: Vec<CompiledPattern>,
+    /// Does the item belong to a step whose bare lists count toward the buzzword flag?
+    design_step: bool,
 }
 
 struct CompiledQuestion {
@@ -445,7 +447,10 @@ impl Grader {
                 items: question
                     .items
                     .iter()
-                    .map(|item| CompiledItem { patterns: compile_all(&mut compiler, &item.any) })
+                    .map(|item| CompiledItem {
+                        patterns: compile_all(&mut compiler, &item.any),
+                        design_step: content.lexicon.buzzword_flag.steps.iter().any(|step| **step == *item.step),
+                    })
                     .collect(),
                 plan: std::sync::OnceLock::new(),
             })
@@ -772,7 +777,13 @@ impl Grader {
     }
 
     fn grade_scope(&self, question: &Question, step: Option<String>, scope: Scope<'_>, answer: &Answer<'_>) -> Grade {
-        let question_index = self.content.questions.iter().position(|q| q.id == question.id).unwrap_or(0);
+        let question_index = self
+            .content
+            .questions
+            .iter()
+            .position(|q| std::ptr::eq(q, question))
+            .or_else(|| self.content.questions.iter().position(|q| q.id == question.id))
+            .unwrap_or(0);
         let compiled = &self.questions[question_index];
         // A step asks about a fraction of the question's phrases: looking those up one by one
         // costs less than finding all of them.
@@ -796,7 +807,7 @@ impl Grader {
             let (matched, evidence, bare) =
                 self.evaluate(answer, &compiled_item.patterns, item.negatable, item.at_least, &mut spans);
             let hit = matched >= item.at_least;
-            let design_step = self.content.lexicon.buzzword_flag.steps.iter().any(|step| **step == *item.step);
+            let design_step = compiled_item.design_step;
             bare_flags.push(hit && bare && design_step);
             design_hits += usize::from(hit && design_step);
             items.push(ItemResult {
