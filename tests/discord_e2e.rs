@@ -141,6 +141,24 @@ impl World {
         thread
     }
 
+    /// Waits until the bot has saved `text` into the current step's answer in `thread`: the bot
+    /// says nothing when it keeps a part, so the test reads the database.
+    async fn saved_in_answer(&self, thread: u64, text: &str) {
+        let store = Store::open(&self.database).await.expect("database opens");
+        let coach = coach();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Ok(Some((session, _))) = store.session_in_place(&thread.to_string()).await
+                && let Ok(Some(view)) = coach.session(&store, session.id).await
+                && view.draft.text.contains(text)
+            {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the bot saves {text:?} in the answer in {thread}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Presses a button on a message and returns the bot's reply.
     async fn press(&self, user: u64, channel: u64, message: &Value, custom_id: &str) -> Value {
         let press = self.double.button(user, channel, id(&message["id"]), custom_id);
@@ -253,7 +271,7 @@ async fn the_owner_answers_in_several_messages_submits_and_gets_a_score_with_evi
     let (part_one, part_two) = URL_SHORTENER_CLARIFY.split_at(URL_SHORTENER_CLARIFY.find("Scale").unwrap_or(0));
     world.double.message(ALICE, thread, part_one);
     world.double.message(ALICE, thread, part_two);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    world.saved_in_answer(thread, part_two).await;
     let reply = world.press(ALICE, thread, &first, &button(&first, "dc:submit:")).await;
     let text = text_of(&reply);
     let title = embed_titles(&reply["data"]).join(" ");
@@ -261,6 +279,27 @@ async fn the_owner_answers_in_several_messages_submits_and_gets_a_score_with_evi
     assert!(score >= 40, "a solid clarify step scores well: {title}");
     assert!(text.contains("Covered") && text.contains("\u{201c}"), "covered items quote the answer: {text}");
     assert!(button(&reply["data"], "dc:next:").ends_with(&button(&first, "dc:submit:")["dc:submit:".len()..]));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn done_sent_right_after_the_answer_grades_every_part_sent_before_it() {
+    let world = World::new().await;
+    let bot = world.start().await;
+    let thread = world
+        .practice(ALICE, json!([opt("question", 3, json!("url-shortener")), opt("framework", 3, json!("four-step"))]))
+        .await;
+    let split = |marker: &str| URL_SHORTENER_CLARIFY.find(marker).unwrap_or(0);
+    let (non_functional, scale) = (split("Non-functional"), split("Scale"));
+    // No pause between the messages: the bot may begin handling them in any order.
+    world.double.message(ALICE, thread, &URL_SHORTENER_CLARIFY[..non_functional]);
+    world.double.message(ALICE, thread, &URL_SHORTENER_CLARIFY[non_functional..scale]);
+    world.double.message(ALICE, thread, &URL_SHORTENER_CLARIFY[scale..]);
+    world.double.message(ALICE, thread, "done");
+    let scored = |m: &Value| embed_titles(m).iter().any(|t| t.ends_with("/100") && t.starts_with("Step"));
+    let feedback = world.nth_matching(thread, 1, scored).await;
+    let text = text_of(&feedback);
+    assert!(text.contains("10K") || text.contains("100M"), "the last part, sent just before done, is graded: {text}");
     bot.stop().await;
 }
 
@@ -326,7 +365,7 @@ async fn after_a_restart_the_buttons_of_an_open_session_still_work() {
     let thread = world.practice(ALICE, json!([opt("question", 3, json!("rate-limiter"))])).await;
     let first = world.nth_bot_message(thread, 1).await;
     world.double.message(ALICE, thread, "We must limit requests per user id and per API key, returning HTTP 429 when over the limit, with limits of 100 requests per minute because abuse is the main risk.");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    world.saved_in_answer(thread, "abuse is the main risk.").await;
     bot.stop().await;
     let bot = world.start().await;
     let reply = world.press(ALICE, thread, &first, &button(&first, "dc:submit:")).await;
@@ -445,8 +484,10 @@ async fn the_daily_question_goes_out_at_its_local_time_exactly_once_across_a_res
         .find(|r| text_of(&r.body).contains("Question of the day"))
         .expect("the post request");
     assert_eq!(request.body["allowed_mentions"]["roles"], json!([STUDY_ROLE.to_string()]), "only the daily role pings");
+    // The thread is opened by a request of its own, after the post.
+    let double = world.double.clone();
     assert!(
-        world.double.threads().iter().any(|t| t["parent_id"] == json!(STUDY_CHANNEL_ID.to_string())),
+        wait_until(|| double.threads().iter().any(|t| t["parent_id"] == json!(STUDY_CHANNEL_ID.to_string()))).await,
         "with a discussion thread"
     );
     let first_title = embed_titles(post).join("");
@@ -475,7 +516,16 @@ async fn answers_in_the_daily_thread_are_graded_and_count_for_the_streak() {
     assert!(wait_until(|| !world_ref.double.threads().is_empty()).await, "the daily thread opens");
     let thread = id(&world.double.threads()[0]["id"]);
     // The post is recorded with its thread right after the thread opens.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let store = Store::open(&world.database).await.expect("database opens");
+    let mut recorded = false;
+    for _ in 0..(WAIT.as_millis() / 20) {
+        if store.daily_post_in_thread(&thread.to_string()).await.expect("daily posts").is_some() {
+            recorded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(recorded, "the daily post is recorded with its thread");
     world.double.message(BOB, thread, "We clarify requirements first, estimate 10K QPS and 1 TB of storage, then design an API, a database schema, a cache and a load balancer, because reads dominate.");
     let feedback = world.nth_bot_message(thread, 1).await;
     assert!(embed_titles(&feedback).join("").contains("bob:"), "{feedback:#}");

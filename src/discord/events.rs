@@ -19,6 +19,7 @@ pub async fn handle(framework: poise::FrameworkContext<'_, Data, BotError>, even
     let http = &framework.serenity_context.http;
     match event {
         FullEvent::Message { new_message } if !new_message.author.bot => {
+            let _handling = data.message_order.begin(new_message.channel_id, new_message.id);
             if let Err(error) = on_message(http, data, new_message).await {
                 tracing::error!(%error, channel = %new_message.channel_id, "handling a message failed");
             }
@@ -44,6 +45,7 @@ async fn on_message(http: &Http, data: &Data, message: &Message) -> Result<(), B
             return Ok(());
         }
         if message.content.trim().eq_ignore_ascii_case("done") {
+            data.message_order.after_earlier(message.channel_id, message.id).await;
             let learner = data.learner(&message.author, place, message.guild_id).await?;
             let reply = submit(data, &learner, session.id).await;
             post(http, message.channel_id, reply.message(), "post feedback").await?;

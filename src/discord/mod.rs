@@ -6,6 +6,7 @@
 mod commands;
 mod daily;
 mod events;
+mod order;
 pub mod render;
 
 use crate::coach::{Clock, Coach, CoachError, Learner};
@@ -137,6 +138,7 @@ pub struct Shared {
     clock: Arc<dyn Clock>,
     settings: BotSettings,
     group_rounds: Mutex<HashMap<String, GroupRound>>,
+    message_order: order::MessageOrder,
 }
 
 #[derive(Clone)]
@@ -298,8 +300,14 @@ pub async fn run(
     if released > 0 {
         tracing::warn!(released, "daily posts claimed by a stopped process will be posted again");
     }
-    let data =
-        Data(Arc::new(Shared { coach, store, clock, settings: settings.clone(), group_rounds: Mutex::default() }));
+    let data = Data(Arc::new(Shared {
+        coach,
+        store,
+        clock,
+        settings: settings.clone(),
+        group_rounds: Mutex::default(),
+        message_order: order::MessageOrder::default(),
+    }));
     let intents = GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT;
     let setup_data = data.clone();
     let dev_guild = settings.dev_guild;
