@@ -448,6 +448,62 @@ impl Boundaries {
     }
 }
 
+/// What the tokenizer's main loop does with a byte.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ByteClass {
+    /// Spaces and the ASCII punctuation that marks no boundary.
+    Skip,
+    Letter,
+    /// ASCII punctuation that `Boundaries::punctuation` acts on.
+    Boundary,
+    /// Digits and the bytes of non-ASCII characters: the general path decodes them.
+    General,
+}
+
+const BYTE_CLASSES: [ByteClass; 256] = {
+    let mut classes = [ByteClass::Skip; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        classes[byte] = match byte as u8 {
+            b'a'..=b'z' | b'A'..=b'Z' => ByteClass::Letter,
+            b'0'..=b'9' | 0x80.. => ByteClass::General,
+            b'\n' | b'.' | b'!' | b'?' | b';' | b':' | b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b'='
+            | b'<' | b'>' => ByteClass::Boundary,
+            _ => ByteClass::Skip,
+        };
+        byte += 1;
+    }
+    classes
+};
+
+/// Eight copies of a byte value, for working on eight bytes of text at once.
+const fn lanes(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
+
+/// The eight bytes of `bytes` from `at`, little-endian, padded with zeros past the end.
+fn chunk_at(bytes: &[u8], at: usize) -> u64 {
+    let rest = bytes.get(at..).unwrap_or_default();
+    match rest.first_chunk::<8>() {
+        Some(chunk) => u64::from_le_bytes(*chunk),
+        None => {
+            let mut padded = [0u8; 8];
+            padded[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(padded)
+        }
+    }
+}
+
+/// The top bit of each byte of `chunk` that is an ASCII letter, the others clear.
+fn letter_lanes(chunk: u64) -> u64 {
+    // Folded to lower case with the top bit cleared, each byte is at most 0x7f, so adding at
+    // most 0x1f carries into its own top bit and never into the next byte.
+    let folded = (chunk | lanes(0x20)) & lanes(0x7f);
+    let at_least_a = folded + lanes(0x80 - b'a');
+    let past_z = folded + lanes(0x80 - b'z' - 1);
+    at_least_a & !past_z & !chunk & lanes(0x80)
+}
+
 /// Splits `text` into tokens, looking each word up in `vocabulary`.
 ///
 /// Nearly every word of an answer is a short run of ASCII letters: those are lower-cased and
@@ -460,61 +516,21 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
     let mut pieces: Vec<(usize, usize, bool)> = Vec::with_capacity(4);
     let mut boundaries = Boundaries::default();
     let mut index = 0usize;
-    while index < bytes.len() {
-        let byte = bytes[index];
-        if byte == b' ' {
+    while let Some(&byte) = bytes.get(index) {
+        // Tested in order of frequency, which a jump table would not save.
+        let class = BYTE_CLASSES[usize::from(byte)];
+        if class == ByteClass::Letter {
+            if let Some(resume) = plain_word(bytes, index, vocabulary, classes, &mut boundaries, tokens) {
+                index = resume;
+                continue;
+            }
+        } else if class == ByteClass::Skip {
             index += 1;
             continue;
-        }
-        if byte.is_ascii_alphabetic() {
-            let start = index;
-            let mut buffer = [0u8; MAX_FAST_WORD];
-            buffer[0] = byte | 0x20;
-            // ASCII letters differ from their lower case in bit 5 only, which upper case lacks.
-            let mut case_bits = 0x20;
-            let mut len = 1;
-            // Letters are stored while they fit the buffer, without a bounds check per letter;
-            // the rest of a longer word is only measured.
-            for (slot, &next) in buffer[1..].iter_mut().zip(&bytes[start + 1..]) {
-                let lower = next | 0x20;
-                if !lower.is_ascii_lowercase() {
-                    break;
-                }
-                *slot = lower;
-                case_bits &= next;
-                len += 1;
-            }
-            if len == MAX_FAST_WORD {
-                for &next in &bytes[start + len..] {
-                    if !(next | 0x20).is_ascii_lowercase() {
-                        break;
-                    }
-                    case_bits &= next;
-                    len += 1;
-                }
-            }
-            let end = start + len;
-            let humped = case_bits & 0x20 == 0;
-            // A digit, an apostrophe or a non-ASCII character may continue the word.
-            let plain = bytes.get(end).is_none_or(|&next| next < 0x80 && !next.is_ascii_digit() && next != b'\'');
-            if plain && len <= MAX_FAST_WORD {
-                let len = if len < 3 {
-                    len
-                } else {
-                    let (stemmed, ends_in_y) = stem(&buffer[..len]);
-                    if ends_in_y {
-                        buffer[stemmed - 1] = b'y';
-                    }
-                    stemmed
-                };
-                let id = vocabulary.get_buffered(&buffer, len);
-                if !humped || classes.in_dictionary(id) {
-                    let hard_before = boundaries.start_word();
-                    boundaries.push(tokens, classes, (start, end, false), id, hard_before);
-                    index = end;
-                    continue;
-                }
-            }
+        } else if class == ByteClass::Boundary {
+            boundaries.punctuation(text, index, char::from(byte));
+            index += 1;
+            continue;
         }
         let c = if byte < 0x80 {
             char::from(byte)
@@ -528,6 +544,73 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
         boundaries.punctuation(text, index, c);
         index += c.len_utf8();
     }
+}
+
+/// Tokenises the word starting with the ASCII letter at byte `start` if it is a plain one:
+/// ASCII letters only, at most `MAX_FAST_WORD` of them, and no unknown camel-case compound.
+/// Returns where the main loop resumes, or None for the general path.
+///
+/// The letters are read, lower-cased and checked for upper case eight at a time.
+fn plain_word(
+    bytes: &[u8],
+    start: usize,
+    vocabulary: &Vocabulary,
+    classes: &WordClasses,
+    boundaries: &mut Boundaries,
+    tokens: &mut Vec<Token>,
+) -> Option<usize> {
+    let mut buffer = [0u8; MAX_FAST_WORD];
+    let mut len = 0;
+    // Nonzero once a letter after the first is upper case.
+    let mut upper_case = 0u64;
+    // The first letter's case does not matter: "Cache" is no compound.
+    let mut first_letter = 0x80u64;
+    for slot in buffer.chunks_exact_mut(8) {
+        let chunk = chunk_at(bytes, start + len);
+        let letters = letter_lanes(chunk);
+        let others = !letters & lanes(0x80);
+        let run = others.trailing_zeros() / 8;
+        let before_others = others.wrapping_sub(1) & !others;
+        slot.copy_from_slice(&(chunk | lanes(0x20)).to_le_bytes());
+        // Upper-case letters lack bit 5, which the shift moves to the top of its byte.
+        upper_case |= letters & !(chunk << 2) & before_others & !first_letter;
+        first_letter = 0;
+        len += run as usize;
+        if run < 8 {
+            break;
+        }
+    }
+    let end = start + len;
+    // A digit, an apostrophe or a non-ASCII character may continue the word, and a word of
+    // more letters than the buffer holds is left to the general path.
+    let resume = match bytes.get(end) {
+        None => end,
+        // The usual space after a word is passed over here, saving the main loop a round.
+        Some(b' ') => end + 1,
+        Some(&next)
+            if matches!(BYTE_CLASSES[usize::from(next)], ByteClass::Skip | ByteClass::Boundary) && next != b'\'' =>
+        {
+            end
+        }
+        Some(_) => return None,
+    };
+    // Every rule of `stem` strips an ending in "s", "d", "g" or "e", and most words end otherwise.
+    let stemmed = if len < 3 || !matches!(buffer[len - 1], b's' | b'd' | b'g' | b'e') {
+        len
+    } else {
+        let (stemmed, ends_in_y) = stem(&buffer[..len]);
+        if ends_in_y {
+            buffer[stemmed - 1] = b'y';
+        }
+        stemmed
+    };
+    let id = vocabulary.get_buffered(&buffer, stemmed);
+    if upper_case != 0 && !classes.in_dictionary(id) {
+        return None;
+    }
+    let hard_before = boundaries.start_word();
+    boundaries.push(tokens, classes, (start, end, false), id, hard_before);
+    Some(resume)
 }
 
 /// Tokenises the word that starts at byte `start` with `c`, any word at all; returns its end.
