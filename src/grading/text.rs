@@ -238,7 +238,7 @@ impl Vocabulary {
     fn lookup(&self, raw: &str, scratch: &mut String) -> u32 {
         let mut buffer = [0u8; MAX_FAST_WORD];
         match normalize_ascii(raw, &mut buffer) {
-            Some(len) => self.get_ascii(&buffer[..len]),
+            Some(len) => self.get_buffered(&buffer, len),
             None => {
                 normalize_word(raw, scratch);
                 self.get(scratch)
@@ -256,6 +256,7 @@ impl Vocabulary {
 
     /// `get_ascii` for the first `len` bytes of `buffer`: its key is read whole and masked
     /// rather than copied byte by byte. Bytes past `len` may be anything.
+    #[inline(always)]
     fn get_buffered(&self, buffer: &[u8; MAX_FAST_WORD], len: usize) -> u32 {
         let Some(&(low_mask, high_mask)) = KEY_MASKS.get(len) else {
             return self.get_ascii(&buffer[..len.min(MAX_FAST_WORD)]);
@@ -391,8 +392,14 @@ impl Boundaries {
             '\n' => {
                 self.line += 1;
                 let rest = &text[index + 1..];
-                let blank = rest.trim_start_matches([' ', '\t', '\r']).starts_with('\n');
-                if blank || is_bullet_start(rest) {
+                let blank = rest.bytes().find(|byte| !matches!(byte, b' ' | b'\t' | b'\r')) == Some(b'\n');
+                // Only these bytes can begin a bullet ('\u{2022}' begins with 0xe2), so most
+                // lines need no closer look.
+                let may_be_bullet = rest
+                    .bytes()
+                    .find(|byte| !matches!(byte, b' ' | b'\t'))
+                    .is_some_and(|byte| matches!(byte, b'-' | b'*' | b'+' | b'#' | b'>' | b'|' | b'0'..=b'9' | 0xe2));
+                if blank || may_be_bullet && is_bullet_start(rest) {
                     self.pending_sentence = true;
                 }
             }
@@ -454,7 +461,9 @@ enum ByteClass {
     /// Spaces and the ASCII punctuation that marks no boundary.
     Skip,
     Letter,
-    /// ASCII punctuation that `Boundaries::punctuation` acts on.
+    /// ASCII punctuation that always ends a clause, as `Boundaries::punctuation` would find.
+    ClauseMark,
+    /// Other ASCII punctuation that `Boundaries::punctuation` acts on.
     Boundary,
     /// Digits and the bytes of non-ASCII characters: the general path decodes them.
     General,
@@ -467,8 +476,8 @@ const BYTE_CLASSES: [ByteClass; 256] = {
         classes[byte] = match byte as u8 {
             b'a'..=b'z' | b'A'..=b'Z' => ByteClass::Letter,
             b'0'..=b'9' | 0x80.. => ByteClass::General,
-            b'\n' | b'.' | b'!' | b'?' | b';' | b':' | b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b'='
-            | b'<' | b'>' => ByteClass::Boundary,
+            b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b'=' | b'<' | b'>' => ByteClass::ClauseMark,
+            b'\n' | b'.' | b'!' | b'?' | b';' | b':' => ByteClass::Boundary,
             _ => ByteClass::Skip,
         };
         byte += 1;
@@ -525,6 +534,10 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
                 continue;
             }
         } else if class == ByteClass::Skip {
+            index += 1;
+            continue;
+        } else if class == ByteClass::ClauseMark {
+            boundaries.pending_clause = true;
             index += 1;
             continue;
         } else if class == ByteClass::Boundary {
@@ -588,7 +601,10 @@ fn plain_word(
         // The usual space after a word is passed over here, saving the main loop a round.
         Some(b' ') => end + 1,
         Some(&next)
-            if matches!(BYTE_CLASSES[usize::from(next)], ByteClass::Skip | ByteClass::Boundary) && next != b'\'' =>
+            if matches!(
+                BYTE_CLASSES[usize::from(next)],
+                ByteClass::Skip | ByteClass::ClauseMark | ByteClass::Boundary
+            ) && next != b'\'' =>
         {
             end
         }
@@ -682,7 +698,7 @@ fn general_word(
                 len += 1;
             }
             if len <= MAX_FAST_WORD {
-                vocabulary.get_ascii(&digits[..len])
+                vocabulary.get_buffered(&digits, len)
             } else {
                 word.clear();
                 word.extend(raw.chars().filter(|&c| c != ','));
