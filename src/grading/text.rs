@@ -76,19 +76,29 @@ fn has_vowel(word: &[u8]) -> bool {
 
 /// The length of a lower-case word without its inflection, and whether its last letter then
 /// becomes "y" ("queries" -> "query").
+#[inline(always)]
 fn stem(word: &[u8]) -> (usize, bool) {
     let n = word.len();
-    if n >= 5 && (word.ends_with(b"ies") || word.ends_with(b"ied")) {
-        return (n - 2, true);
-    }
-    let mut len = n;
-    if word.ends_with(b"s") && !word.ends_with(b"ss") && !word.ends_with(b"us") && !word.ends_with(b"is") {
-        len = n - 1;
-    } else if n >= 6 && word.ends_with(b"ing") && has_vowel(&word[..n - 3]) {
-        len = undouble(&word[..n - 3]);
-    } else if n >= 5 && word.ends_with(b"ed") && has_vowel(&word[..n - 2]) {
-        len = undouble(&word[..n - 2]);
-    }
+    let Some(&last) = word.last() else { return (0, false) };
+    let before_last = if n >= 2 { word[n - 2] } else { 0 };
+    // Every rule strips an ending in "s", "d", "g" or "e", so the last letter picks the rule.
+    let mut len = match last {
+        b's' => {
+            if n >= 5 && before_last == b'e' && word[n - 3] == b'i' {
+                return (n - 2, true);
+            }
+            if matches!(before_last, b's' | b'u' | b'i') { n } else { n - 1 }
+        }
+        b'd' if before_last == b'e' && n >= 5 => {
+            if word[n - 3] == b'i' {
+                return (n - 2, true);
+            }
+            if has_vowel(&word[..n - 2]) { undouble(&word[..n - 2]) } else { n }
+        }
+        b'g' if n >= 6 && word[n - 3..n - 1] == *b"in" && has_vowel(&word[..n - 3]) => undouble(&word[..n - 3]),
+        b'd' | b'g' | b'e' => n,
+        _ => return (n, false),
+    };
     if len >= 4 && word[len - 1] == b'e' {
         len -= 1;
     }
@@ -610,8 +620,7 @@ fn plain_word(
         }
         Some(_) => return None,
     };
-    // Every rule of `stem` strips an ending in "s", "d", "g" or "e", and most words end otherwise.
-    let stemmed = if len < 3 || !matches!(buffer[len - 1], b's' | b'd' | b'g' | b'e') {
+    let stemmed = if len < 3 {
         len
     } else {
         let (stemmed, ends_in_y) = stem(&buffer[..len]);
@@ -711,6 +720,28 @@ fn general_word(
         boundaries.push(tokens, classes, (piece_start, piece_end, piece_numeric), id, first && hard_before);
     }
     end
+}
+
+/// `stem` as first written, rule by rule: the oracle the one that dispatches on the last
+/// letter is tested against.
+#[cfg(test)]
+fn stem_reference(word: &[u8]) -> (usize, bool) {
+    let n = word.len();
+    if n >= 5 && (word.ends_with(b"ies") || word.ends_with(b"ied")) {
+        return (n - 2, true);
+    }
+    let mut len = n;
+    if word.ends_with(b"s") && !word.ends_with(b"ss") && !word.ends_with(b"us") && !word.ends_with(b"is") {
+        len = n - 1;
+    } else if n >= 6 && word.ends_with(b"ing") && has_vowel(&word[..n - 3]) {
+        len = undouble(&word[..n - 3]);
+    } else if n >= 5 && word.ends_with(b"ed") && has_vowel(&word[..n - 2]) {
+        len = undouble(&word[..n - 2]);
+    }
+    if len >= 4 && word[len - 1] == b'e' {
+        len -= 1;
+    }
+    (len, false)
 }
 
 /// The tokenizer before its fast path for plain ASCII words: the oracle the fast one is
@@ -930,6 +961,24 @@ mod tests {
     }
 
     #[test]
+    fn stem_agrees_with_the_reference() {
+        // Every word of up to six letters from an alphabet that spells all the endings, vowels
+        // and doubled consonants the rules look at.
+        const LETTERS: &[u8] = b"aeiousdgnylt";
+        let mut word = Vec::with_capacity(6);
+        for len in 0..=6u32 {
+            for mut number in 0..LETTERS.len().pow(len) {
+                word.clear();
+                for _ in 0..len {
+                    word.push(LETTERS[number % LETTERS.len()]);
+                    number /= LETTERS.len();
+                }
+                assert_eq!(stem(&word), stem_reference(&word), "{:?}", String::from_utf8_lossy(&word));
+            }
+        }
+    }
+
+    #[test]
     fn different_words_stay_apart() {
         for (a, b) in [("redis", "red"), ("status", "state"), ("string", "str"), ("server", "serve"), ("need", "ne")] {
             assert_ne!(norm(a), norm(b));
@@ -1006,6 +1055,16 @@ mod tests {
                 "ThisIsAVeryLongIdentifierOfMoreThanThirtyTwoBytes aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
                 "- bullet\n1. one\n2) two\n\n  para; end! q? node.js e.g. U.S. x.Y",
                 "\u{3b1}\u{3b2}\u{3b3} \u{393}\u{394}abc abc\u{e9}Def Zz zZ a",
+                "abcdefgh abcdefghi abcdefghijklmno abcdefghijklmnop abcdefghijklmnopq Abcdefghijklmnopqrstuvwxyzabcde",
+                "abcdefghijklmnopqrstuvwxyzabcdef abcdefghijklmnopqrstuvwxyzabcdefg abcdefghijklmnopqrstuvwxyzABCDEF",
+                "abcdefghIjk abcdefgHijk abcdefghijklmnopQrs ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefgh1 abcdefgh' abcdefgh\u{e9}",
+                "relationships queries replicated caching shipped databases statuses Redis's node's x abcdefgh",
+                "line one\r\n\r\nline two\r\n- bullet\r\n\t* tab bullet\n  \u{2022} dot\n \t\r\nafter\n12) twelve\n3.x\n|a|b|\n#",
+                "`code` (paren) [square] {curly} \"quoted\" a=b a<b a>b x,y x;y x:y 10:30 a:1 1:a end.",
+                "trailing words at the very end abc",
+                "ab",
+                "",
+                "\u{feff}\u{0}\u{7f}word\u{80}\u{ff} \u{2019}s it\u{2019}s abc\u{2019} UPPER lower MiXeD",
             ]
             .map(str::to_string),
         );
