@@ -362,6 +362,17 @@ fn camel_case_pieces(text: &str, start: usize, end: usize, pieces: &mut Vec<(usi
     pieces.push((start + piece_start, end, false));
 }
 
+/// Whether `camel_case_pieces` would split `word`, a run of ASCII letters.
+fn has_camel_hump(word: &[u8]) -> bool {
+    (1..word.len()).any(|i| {
+        let previous = word[i - 1];
+        let next_is_lower = word.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+        let plural_acronym = word.len() == i + 2 && word[i + 1] == b's';
+        word[i].is_ascii_uppercase()
+            && (previous.is_ascii_lowercase() || previous.is_ascii_uppercase() && next_is_lower && !plural_acronym)
+    })
+}
+
 fn is_bullet_start(rest: &str) -> bool {
     let rest = rest.trim_start_matches([' ', '\t']);
     let mut chars = rest.chars();
@@ -630,7 +641,8 @@ fn plain_word(
         stemmed
     };
     let id = vocabulary.get_buffered(&buffer, stemmed);
-    if upper_case != 0 && !classes.in_dictionary(id) {
+    // Acronyms such as "URL" and "APIs" have no hump and stay one word like any other.
+    if upper_case != 0 && !classes.in_dictionary(id) && has_camel_hump(&bytes[start..end]) {
         return None;
     }
     let hard_before = boundaries.start_word();
@@ -1058,6 +1070,8 @@ mod tests {
                 "abcdefgh abcdefghi abcdefghijklmno abcdefghijklmnop abcdefghijklmnopq Abcdefghijklmnopqrstuvwxyzabcde",
                 "abcdefghijklmnopqrstuvwxyzabcdef abcdefghijklmnopqrstuvwxyzabcdefg abcdefghijklmnopqrstuvwxyzABCDEF",
                 "abcdefghIjk abcdefgHijk abcdefghijklmnopQrs ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefgh1 abcdefgh' abcdefgh\u{e9}",
+                "URL URLs APIs ISPs HTTPServer HTTPSs XMLHttpRequest NoSQL DynamoDB ZooKeeper aB Ab AB ABs ABS AbC aBC iOS",
+                "HTTPs IDs TCPIP QPs QPS URLsX mySQL MySQL PostgreSQL GraphQL OAuth JWTs SSTables k8S K8s CRUDs",
                 "relationships queries replicated caching shipped databases statuses Redis's node's x abcdefgh",
                 "line one\r\n\r\nline two\r\n- bullet\r\n\t* tab bullet\n  \u{2022} dot\n \t\r\nafter\n12) twelve\n3.x\n|a|b|\n#",
                 "`code` (paren) [square] {curly} \"quoted\" a=b a<b a>b x,y x;y x:y 10:30 a:1 1:a end.",
