@@ -565,6 +565,11 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
             boundaries.punctuation(text, index, char::from(byte));
             index += 1;
             continue;
+        } else if byte.is_ascii_digit() {
+            if let Some(end) = plain_number(bytes, index, vocabulary, classes, &mut boundaries, tokens) {
+                index = end;
+                continue;
+            }
         }
         let c = if byte < 0x80 {
             char::from(byte)
@@ -648,6 +653,65 @@ fn plain_word(
     let hard_before = boundaries.start_word();
     boundaries.push(tokens, classes, (start, end, false), id, hard_before);
     Some(resume)
+}
+
+/// Tokenises the number starting with the ASCII digit at byte `start` if it is a plain one:
+/// digits with points or commas between them ("99.9", "1,000"), then maybe a unit of ASCII
+/// letters ("10K", "200ms"). Returns its end, or None for the general path.
+fn plain_number(
+    bytes: &[u8],
+    start: usize,
+    vocabulary: &Vocabulary,
+    classes: &WordClasses,
+    boundaries: &mut Boundaries,
+    tokens: &mut Vec<Token>,
+) -> Option<usize> {
+    let joins_digits =
+        |at: usize| matches!(bytes.get(at), Some(b'.' | b',')) && bytes.get(at + 1).is_some_and(u8::is_ascii_digit);
+    // A number is looked up without its commas.
+    let mut digits = [0u8; MAX_FAST_WORD];
+    let mut digit_count = 0;
+    let mut number_end = start;
+    while let Some(&byte) = bytes.get(number_end) {
+        if byte.is_ascii_digit() || joins_digits(number_end) {
+            if byte != b',' {
+                *digits.get_mut(digit_count)? = byte;
+                digit_count += 1;
+            }
+            number_end += 1;
+        } else {
+            break;
+        }
+    }
+    let mut unit = [0u8; MAX_FAST_WORD];
+    let mut end = number_end;
+    while let Some(&byte) = bytes.get(end).filter(|byte| byte.is_ascii_alphabetic()) {
+        *unit.get_mut(end - number_end)? = byte.to_ascii_lowercase();
+        end += 1;
+    }
+    // A digit, a non-ASCII character or a point before a digit would continue the word.
+    let ends_here = bytes.get(end).is_none_or(|&next| next < 0x80 && !next.is_ascii_digit() && !joins_digits(end));
+    if !ends_here {
+        return None;
+    }
+    let hard_before = boundaries.start_word();
+    let number_id = vocabulary.get_buffered(&digits, digit_count);
+    boundaries.push(tokens, classes, (start, number_end, true), number_id, hard_before);
+    if end > number_end {
+        let unit_len = end - number_end;
+        let stemmed = if unit_len < 3 {
+            unit_len
+        } else {
+            let (stemmed, ends_in_y) = stem(&unit[..unit_len]);
+            if ends_in_y {
+                unit[stemmed - 1] = b'y';
+            }
+            stemmed
+        };
+        let unit_id = vocabulary.get_buffered(&unit, stemmed);
+        boundaries.push(tokens, classes, (number_end, end, false), unit_id, false);
+    }
+    Some(end)
 }
 
 /// Tokenises the word that starts at byte `start` with `c`, any word at all; returns its end.
@@ -1072,6 +1136,10 @@ mod tests {
                 "abcdefghIjk abcdefgHijk abcdefghijklmnopQrs ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefgh1 abcdefgh' abcdefgh\u{e9}",
                 "URL URLs APIs ISPs HTTPServer HTTPSs XMLHttpRequest NoSQL DynamoDB ZooKeeper aB Ab AB ABs ABS AbC aBC iOS",
                 "HTTPs IDs TCPIP QPs QPS URLsX mySQL MySQL PostgreSQL GraphQL OAuth JWTs SSTables k8S K8s CRUDs",
+                "1 12 1.5 1,000 1,000,000 1. 1, 1.x 1,x 10k 10K 5TB 200ms 3.5GB 10k5 10k.5 10k,5 1e5 99.9% 62^7 80/20",
+                "5\u{b5}s 5\u{e9} 5\u{2192} 5' 5's 10queries 3replicas 7replied 100:1 2:30pm 12345678901234567890123456789012",
+                "123456789012345678901234567890123 1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3 9",
+                "1abcdefghijklmnopqrstuvwxyzabcdef 1abcdefghijklmnopqrstuvwxyzabcdefg v1 p99 sha256 x10 10x 4K/s 0.5",
                 "relationships queries replicated caching shipped databases statuses Redis's node's x abcdefgh",
                 "line one\r\n\r\nline two\r\n- bullet\r\n\t* tab bullet\n  \u{2022} dot\n \t\r\nafter\n12) twelve\n3.x\n|a|b|\n#",
                 "`code` (paren) [square] {curly} \"quoted\" a=b a<b a>b x,y x;y x:y 10:30 a:1 1:a end.",
