@@ -484,6 +484,8 @@ enum ByteClass {
     Letter,
     /// ASCII punctuation that always ends a clause, as `Boundaries::punctuation` would find.
     ClauseMark,
+    /// ".", "!" and "?", which end a sentence unless a word goes on ("bit.ly", "node.js").
+    SentenceMark,
     /// Other ASCII punctuation that `Boundaries::punctuation` acts on.
     Boundary,
     /// Digits and the bytes of non-ASCII characters: the general path decodes them.
@@ -498,7 +500,8 @@ const BYTE_CLASSES: [ByteClass; 256] = {
             b'a'..=b'z' | b'A'..=b'Z' => ByteClass::Letter,
             b'0'..=b'9' | 0x80.. => ByteClass::General,
             b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b'=' | b'<' | b'>' => ByteClass::ClauseMark,
-            b'\n' | b'.' | b'!' | b'?' | b';' | b':' => ByteClass::Boundary,
+            b'.' | b'!' | b'?' => ByteClass::SentenceMark,
+            b'\n' | b';' | b':' => ByteClass::Boundary,
             _ => ByteClass::Skip,
         };
         byte += 1;
@@ -559,6 +562,15 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
             continue;
         } else if class == ByteClass::ClauseMark {
             boundaries.pending_clause = true;
+            index += 1;
+            continue;
+        } else if class == ByteClass::SentenceMark {
+            let word_goes_on = match bytes.get(index + 1) {
+                None => false,
+                Some(&next) if next < 0x80 => next.is_ascii_alphanumeric(),
+                Some(_) => text[index + 1..].chars().next().is_some_and(char::is_alphanumeric),
+            };
+            boundaries.pending_sentence |= !word_goes_on;
             index += 1;
             continue;
         } else if class == ByteClass::Boundary {
@@ -629,7 +641,7 @@ fn plain_word(
         Some(&next)
             if matches!(
                 BYTE_CLASSES[usize::from(next)],
-                ByteClass::Skip | ByteClass::ClauseMark | ByteClass::Boundary
+                ByteClass::Skip | ByteClass::ClauseMark | ByteClass::SentenceMark | ByteClass::Boundary
             ) && next != b'\'' =>
         {
             end
