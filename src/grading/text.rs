@@ -76,19 +76,29 @@ fn has_vowel(word: &[u8]) -> bool {
 
 /// The length of a lower-case word without its inflection, and whether its last letter then
 /// becomes "y" ("queries" -> "query").
+#[inline(always)]
 fn stem(word: &[u8]) -> (usize, bool) {
     let n = word.len();
-    if n >= 5 && (word.ends_with(b"ies") || word.ends_with(b"ied")) {
-        return (n - 2, true);
-    }
-    let mut len = n;
-    if word.ends_with(b"s") && !word.ends_with(b"ss") && !word.ends_with(b"us") && !word.ends_with(b"is") {
-        len = n - 1;
-    } else if n >= 6 && word.ends_with(b"ing") && has_vowel(&word[..n - 3]) {
-        len = undouble(&word[..n - 3]);
-    } else if n >= 5 && word.ends_with(b"ed") && has_vowel(&word[..n - 2]) {
-        len = undouble(&word[..n - 2]);
-    }
+    let Some(&last) = word.last() else { return (0, false) };
+    let before_last = if n >= 2 { word[n - 2] } else { 0 };
+    // Every rule strips an ending in "s", "d", "g" or "e", so the last letter picks the rule.
+    let mut len = match last {
+        b's' => {
+            if n >= 5 && before_last == b'e' && word[n - 3] == b'i' {
+                return (n - 2, true);
+            }
+            if matches!(before_last, b's' | b'u' | b'i') { n } else { n - 1 }
+        }
+        b'd' if before_last == b'e' && n >= 5 => {
+            if word[n - 3] == b'i' {
+                return (n - 2, true);
+            }
+            if has_vowel(&word[..n - 2]) { undouble(&word[..n - 2]) } else { n }
+        }
+        b'g' if n >= 6 && word[n - 3..n - 1] == *b"in" && has_vowel(&word[..n - 3]) => undouble(&word[..n - 3]),
+        b'd' | b'g' | b'e' => n,
+        _ => return (n, false),
+    };
     if len >= 4 && word[len - 1] == b'e' {
         len -= 1;
     }
@@ -105,23 +115,107 @@ fn undouble(word: &[u8]) -> usize {
 #[derive(Debug, Default, Clone)]
 pub struct Vocabulary {
     ids: FxHashMap<Box<str>, u32>,
-    /// The words of up to 15 bytes again, keyed by `short_key`: hashing and comparing one
-    /// integer is much cheaper than a string, and nearly all words are that short.
-    short: FxHashMap<u128, u32>,
+    /// The words of up to 15 bytes again, keyed by `short_key`: nearly all words are that short,
+    /// and this table is looked up once per word of every answer.
+    short: ShortWords,
 }
 
-/// A word of up to 15 bytes and its length, packed into one integer.
-fn short_key(word: &[u8]) -> Option<u128> {
+/// A word of up to 15 bytes and its length, packed into two integers: its first 8 bytes, then
+/// the next 7 with the length on top.
+type ShortKey = (u64, u64);
+
+fn short_key(word: &[u8]) -> Option<ShortKey> {
     if word.len() > 15 {
         return None;
     }
     let mut bytes = [0u8; 16];
     bytes[..word.len()].copy_from_slice(word);
     bytes[15] = word.len() as u8;
-    Some(u128::from_le_bytes(bytes))
+    Some(split_key(bytes))
+}
+
+fn split_key(bytes: [u8; 16]) -> ShortKey {
+    let key = u128::from_le_bytes(bytes);
+    (key as u64, (key >> 64) as u64)
+}
+
+/// An open-addressing table from `ShortKey`s to ids, probed linearly and never more than half
+/// full. It does what an `FxHashMap<u128, u32>` did at a fraction of the instructions per
+/// lookup: one multiply to hash and two compares per probe, with no control bytes.
+#[derive(Debug, Clone)]
+struct ShortWords {
+    /// A power of two long; an id of `UNKNOWN` marks a free slot, which ends every probe.
+    slots: Vec<ShortSlot>,
+    /// 64 minus log2 of the slot count: the hash's top bits pick the first slot.
+    shift: u32,
+    len: usize,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct ShortSlot {
+    key: ShortKey,
+    id: u32,
+}
+
+impl Default for ShortWords {
+    fn default() -> Self {
+        Self::with_slots(16)
+    }
+}
+
+impl ShortWords {
+    fn with_slots(count: usize) -> Self {
+        ShortWords { slots: vec![ShortSlot::default(); count], shift: 64 - count.trailing_zeros(), len: 0 }
+    }
+
+    fn first_slot(&self, (low, high): ShortKey) -> usize {
+        // Fibonacci hashing: the top bits of the product depend on every bit of the key.
+        ((low ^ high.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    fn get(&self, key: ShortKey) -> u32 {
+        let mask = self.slots.len() - 1;
+        let mut index = self.first_slot(key);
+        loop {
+            let slot = self.slots[index];
+            if slot.key == key || slot.id == UNKNOWN {
+                return slot.id;
+            }
+            index = (index + 1) & mask;
+        }
+    }
+
+    fn insert(&mut self, key: ShortKey, id: u32) {
+        if 2 * (self.len + 1) > self.slots.len() {
+            let old = std::mem::replace(self, Self::with_slots(2 * self.slots.len()));
+            for slot in old.slots.into_iter().filter(|slot| slot.id != UNKNOWN) {
+                self.insert(slot.key, slot.id);
+            }
+        }
+        let mask = self.slots.len() - 1;
+        let mut index = self.first_slot(key);
+        while self.slots[index].id != UNKNOWN && self.slots[index].key != key {
+            index = (index + 1) & mask;
+        }
+        if self.slots[index].id == UNKNOWN {
+            self.len += 1;
+        }
+        self.slots[index] = ShortSlot { key, id };
+    }
 }
 
 pub const UNKNOWN: u32 = 0;
+
+/// Masks keeping the first `len` bytes of a word's two key halves, by `len` up to 15.
+const KEY_MASKS: [ShortKey; 16] = {
+    let mut masks = [(0, 0); 16];
+    let mut len = 1;
+    while len < 16 {
+        masks[len] = if len <= 8 { (u64::MAX >> (64 - 8 * len), 0) } else { (u64::MAX, u64::MAX >> (128 - 8 * len)) };
+        len += 1;
+    }
+    masks
+};
 
 impl Vocabulary {
     /// The id of an already-normalised word, adding it if new.
@@ -145,7 +239,7 @@ impl Vocabulary {
 
     pub fn get(&self, normalized: &str) -> u32 {
         match short_key(normalized.as_bytes()) {
-            Some(key) => self.short.get(&key).copied().unwrap_or(UNKNOWN),
+            Some(key) => self.short.get(key),
             None => self.ids.get(normalized).copied().unwrap_or(UNKNOWN),
         }
     }
@@ -154,7 +248,7 @@ impl Vocabulary {
     fn lookup(&self, raw: &str, scratch: &mut String) -> u32 {
         let mut buffer = [0u8; MAX_FAST_WORD];
         match normalize_ascii(raw, &mut buffer) {
-            Some(len) => self.get_ascii(&buffer[..len]),
+            Some(len) => self.get_buffered(&buffer, len),
             None => {
                 normalize_word(raw, scratch);
                 self.get(scratch)
@@ -165,22 +259,22 @@ impl Vocabulary {
     /// `get` for a normalised word known to be ASCII.
     fn get_ascii(&self, normalized: &[u8]) -> u32 {
         match short_key(normalized) {
-            Some(key) => self.short.get(&key).copied().unwrap_or(UNKNOWN),
+            Some(key) => self.short.get(key),
             None => std::str::from_utf8(normalized).map_or(UNKNOWN, |word| self.get(word)),
         }
     }
 
     /// `get_ascii` for the first `len` bytes of `buffer`: its key is read whole and masked
     /// rather than copied byte by byte. Bytes past `len` may be anything.
+    #[inline(always)]
     fn get_buffered(&self, buffer: &[u8; MAX_FAST_WORD], len: usize) -> u32 {
-        if len > 15 {
-            return self.get_ascii(&buffer[..len]);
-        }
+        let Some(&(low_mask, high_mask)) = KEY_MASKS.get(len) else {
+            return self.get_ascii(&buffer[..len.min(MAX_FAST_WORD)]);
+        };
         let mut head = [0u8; 16];
         head.copy_from_slice(&buffer[..16]);
-        let mask = (1u128 << (8 * len)) - 1;
-        let key = u128::from_le_bytes(head) & mask | (len as u128) << 120;
-        self.short.get(&key).copied().unwrap_or(UNKNOWN)
+        let (low, high) = split_key(head);
+        self.short.get((low & low_mask, high & high_mask | (len as u64) << 56))
     }
 
     pub fn len(&self) -> usize {
@@ -268,6 +362,17 @@ fn camel_case_pieces(text: &str, start: usize, end: usize, pieces: &mut Vec<(usi
     pieces.push((start + piece_start, end, false));
 }
 
+/// Whether `camel_case_pieces` would split `word`, a run of ASCII letters.
+fn has_camel_hump(word: &[u8]) -> bool {
+    (1..word.len()).any(|i| {
+        let previous = word[i - 1];
+        let next_is_lower = word.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+        let plural_acronym = word.len() == i + 2 && word[i + 1] == b's';
+        word[i].is_ascii_uppercase()
+            && (previous.is_ascii_lowercase() || previous.is_ascii_uppercase() && next_is_lower && !plural_acronym)
+    })
+}
+
 fn is_bullet_start(rest: &str) -> bool {
     let rest = rest.trim_start_matches([' ', '\t']);
     let mut chars = rest.chars();
@@ -308,8 +413,14 @@ impl Boundaries {
             '\n' => {
                 self.line += 1;
                 let rest = &text[index + 1..];
-                let blank = rest.trim_start_matches([' ', '\t', '\r']).starts_with('\n');
-                if blank || is_bullet_start(rest) {
+                let blank = rest.bytes().find(|byte| !matches!(byte, b' ' | b'\t' | b'\r')) == Some(b'\n');
+                // Only these bytes can begin a bullet ('\u{2022}' begins with 0xe2), so most
+                // lines need no closer look.
+                let may_be_bullet = rest
+                    .bytes()
+                    .find(|byte| !matches!(byte, b' ' | b'\t'))
+                    .is_some_and(|byte| matches!(byte, b'-' | b'*' | b'+' | b'#' | b'>' | b'|' | b'0'..=b'9' | 0xe2));
+                if blank || may_be_bullet && is_bullet_start(rest) {
                     self.pending_sentence = true;
                 }
             }
@@ -365,6 +476,67 @@ impl Boundaries {
     }
 }
 
+/// What the tokenizer's main loop does with a byte.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ByteClass {
+    /// Spaces and the ASCII punctuation that marks no boundary.
+    Skip,
+    Letter,
+    /// ASCII punctuation that always ends a clause, as `Boundaries::punctuation` would find.
+    ClauseMark,
+    /// ".", "!" and "?", which end a sentence unless a word goes on ("bit.ly", "node.js").
+    SentenceMark,
+    /// Other ASCII punctuation that `Boundaries::punctuation` acts on.
+    Boundary,
+    /// Digits and the bytes of non-ASCII characters: the general path decodes them.
+    General,
+}
+
+const BYTE_CLASSES: [ByteClass; 256] = {
+    let mut classes = [ByteClass::Skip; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        classes[byte] = match byte as u8 {
+            b'a'..=b'z' | b'A'..=b'Z' => ByteClass::Letter,
+            b'0'..=b'9' | 0x80.. => ByteClass::General,
+            b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b'=' | b'<' | b'>' => ByteClass::ClauseMark,
+            b'.' | b'!' | b'?' => ByteClass::SentenceMark,
+            b'\n' | b';' | b':' => ByteClass::Boundary,
+            _ => ByteClass::Skip,
+        };
+        byte += 1;
+    }
+    classes
+};
+
+/// Eight copies of a byte value, for working on eight bytes of text at once.
+const fn lanes(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
+
+/// The eight bytes of `bytes` from `at`, little-endian, padded with zeros past the end.
+fn chunk_at(bytes: &[u8], at: usize) -> u64 {
+    let rest = bytes.get(at..).unwrap_or_default();
+    match rest.first_chunk::<8>() {
+        Some(chunk) => u64::from_le_bytes(*chunk),
+        None => {
+            let mut padded = [0u8; 8];
+            padded[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(padded)
+        }
+    }
+}
+
+/// The top bit of each byte of `chunk` that is an ASCII letter, the others clear.
+fn letter_lanes(chunk: u64) -> u64 {
+    // Folded to lower case with the top bit cleared, each byte is at most 0x7f, so adding at
+    // most 0x1f carries into its own top bit and never into the next byte.
+    let folded = (chunk | lanes(0x20)) & lanes(0x7f);
+    let at_least_a = folded + lanes(0x80 - b'a');
+    let past_z = folded + lanes(0x80 - b'z' - 1);
+    at_least_a & !past_z & !chunk & lanes(0x80)
+}
+
 /// Splits `text` into tokens, looking each word up in `vocabulary`.
 ///
 /// Nearly every word of an answer is a short run of ASCII letters: those are lower-cased and
@@ -377,61 +549,39 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
     let mut pieces: Vec<(usize, usize, bool)> = Vec::with_capacity(4);
     let mut boundaries = Boundaries::default();
     let mut index = 0usize;
-    while index < bytes.len() {
-        let byte = bytes[index];
-        if byte == b' ' {
+    while let Some(&byte) = bytes.get(index) {
+        // One table read classes the byte; letters, which start nearly every token, come first.
+        let class = BYTE_CLASSES[usize::from(byte)];
+        if class == ByteClass::Letter {
+            if let Some(resume) = plain_word(bytes, index, vocabulary, classes, &mut boundaries, tokens) {
+                index = resume;
+                continue;
+            }
+        } else if class == ByteClass::Skip {
             index += 1;
             continue;
-        }
-        if byte.is_ascii_alphabetic() {
-            let start = index;
-            let mut buffer = [0u8; MAX_FAST_WORD];
-            buffer[0] = byte | 0x20;
-            // ASCII letters differ from their lower case in bit 5 only, which upper case lacks.
-            let mut case_bits = 0x20;
-            let mut len = 1;
-            // Letters are stored while they fit the buffer, without a bounds check per letter;
-            // the rest of a longer word is only measured.
-            for (slot, &next) in buffer[1..].iter_mut().zip(&bytes[start + 1..]) {
-                let lower = next | 0x20;
-                if !lower.is_ascii_lowercase() {
-                    break;
-                }
-                *slot = lower;
-                case_bits &= next;
-                len += 1;
-            }
-            if len == MAX_FAST_WORD {
-                for &next in &bytes[start + len..] {
-                    if !(next | 0x20).is_ascii_lowercase() {
-                        break;
-                    }
-                    case_bits &= next;
-                    len += 1;
-                }
-            }
-            let end = start + len;
-            let humped = case_bits & 0x20 == 0;
-            // A digit, an apostrophe or a non-ASCII character may continue the word.
-            let plain = bytes.get(end).is_none_or(|&next| next < 0x80 && !next.is_ascii_digit() && next != b'\'');
-            if plain && len <= MAX_FAST_WORD {
-                let len = if len < 3 {
-                    len
-                } else {
-                    let (stemmed, ends_in_y) = stem(&buffer[..len]);
-                    if ends_in_y {
-                        buffer[stemmed - 1] = b'y';
-                    }
-                    stemmed
-                };
-                let id = vocabulary.get_buffered(&buffer, len);
-                if !humped || classes.in_dictionary(id) {
-                    let hard_before = boundaries.start_word();
-                    boundaries.push(tokens, classes, (start, end, false), id, hard_before);
-                    index = end;
-                    continue;
-                }
-            }
+        } else if class == ByteClass::ClauseMark {
+            boundaries.pending_clause = true;
+            index += 1;
+            continue;
+        } else if class == ByteClass::SentenceMark {
+            let word_goes_on = match bytes.get(index + 1) {
+                None => false,
+                Some(&next) if next < 0x80 => next.is_ascii_alphanumeric(),
+                Some(_) => text[index + 1..].chars().next().is_some_and(char::is_alphanumeric),
+            };
+            boundaries.pending_sentence |= !word_goes_on;
+            index += 1;
+            continue;
+        } else if class == ByteClass::Boundary {
+            boundaries.punctuation(text, index, char::from(byte));
+            index += 1;
+            continue;
+        } else if byte.is_ascii_digit()
+            && let Some(end) = plain_number(bytes, index, vocabulary, classes, &mut boundaries, tokens)
+        {
+            index = end;
+            continue;
         }
         let c = if byte < 0x80 {
             char::from(byte)
@@ -445,6 +595,135 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
         boundaries.punctuation(text, index, c);
         index += c.len_utf8();
     }
+}
+
+/// Tokenises the word starting with the ASCII letter at byte `start` if it is a plain one:
+/// ASCII letters only, at most `MAX_FAST_WORD` of them, and no unknown camel-case compound.
+/// Returns where the main loop resumes, or None for the general path.
+///
+/// The letters are read, lower-cased and checked for upper case eight at a time.
+fn plain_word(
+    bytes: &[u8],
+    start: usize,
+    vocabulary: &Vocabulary,
+    classes: &WordClasses,
+    boundaries: &mut Boundaries,
+    tokens: &mut Vec<Token>,
+) -> Option<usize> {
+    let mut buffer = [0u8; MAX_FAST_WORD];
+    let mut len = 0;
+    // Nonzero once a letter after the first is upper case.
+    let mut upper_case = 0u64;
+    // The first letter's case does not matter: "Cache" is no compound.
+    let mut first_letter = 0x80u64;
+    for slot in buffer.chunks_exact_mut(8) {
+        let chunk = chunk_at(bytes, start + len);
+        let letters = letter_lanes(chunk);
+        let others = !letters & lanes(0x80);
+        let run = others.trailing_zeros() / 8;
+        let before_others = others.wrapping_sub(1) & !others;
+        slot.copy_from_slice(&(chunk | lanes(0x20)).to_le_bytes());
+        // Upper-case letters lack bit 5, which the shift moves to the top of its byte.
+        upper_case |= letters & !(chunk << 2) & before_others & !first_letter;
+        first_letter = 0;
+        len += run as usize;
+        if run < 8 {
+            break;
+        }
+    }
+    let end = start + len;
+    // A digit, an apostrophe or a non-ASCII character may continue the word, and a word of
+    // more letters than the buffer holds is left to the general path.
+    let resume = match bytes.get(end) {
+        None => end,
+        // The usual space after a word is passed over here, saving the main loop a round.
+        Some(b' ') => end + 1,
+        Some(&next)
+            if matches!(
+                BYTE_CLASSES[usize::from(next)],
+                ByteClass::Skip | ByteClass::ClauseMark | ByteClass::SentenceMark | ByteClass::Boundary
+            ) && next != b'\'' =>
+        {
+            end
+        }
+        Some(_) => return None,
+    };
+    let stemmed = if len < 3 {
+        len
+    } else {
+        let (stemmed, ends_in_y) = stem(&buffer[..len]);
+        if ends_in_y {
+            buffer[stemmed - 1] = b'y';
+        }
+        stemmed
+    };
+    let id = vocabulary.get_buffered(&buffer, stemmed);
+    // Acronyms such as "URL" and "APIs" have no hump and stay one word like any other.
+    if upper_case != 0 && !classes.in_dictionary(id) && has_camel_hump(&bytes[start..end]) {
+        return None;
+    }
+    let hard_before = boundaries.start_word();
+    boundaries.push(tokens, classes, (start, end, false), id, hard_before);
+    Some(resume)
+}
+
+/// Tokenises the number starting with the ASCII digit at byte `start` if it is a plain one:
+/// digits with points or commas between them ("99.9", "1,000"), then maybe a unit of ASCII
+/// letters ("10K", "200ms"). Returns its end, or None for the general path.
+fn plain_number(
+    bytes: &[u8],
+    start: usize,
+    vocabulary: &Vocabulary,
+    classes: &WordClasses,
+    boundaries: &mut Boundaries,
+    tokens: &mut Vec<Token>,
+) -> Option<usize> {
+    let joins_digits =
+        |at: usize| matches!(bytes.get(at), Some(b'.' | b',')) && bytes.get(at + 1).is_some_and(u8::is_ascii_digit);
+    // A number is looked up without its commas.
+    let mut digits = [0u8; MAX_FAST_WORD];
+    let mut digit_count = 0;
+    let mut number_end = start;
+    while let Some(&byte) = bytes.get(number_end) {
+        if byte.is_ascii_digit() || joins_digits(number_end) {
+            if byte != b',' {
+                *digits.get_mut(digit_count)? = byte;
+                digit_count += 1;
+            }
+            number_end += 1;
+        } else {
+            break;
+        }
+    }
+    let mut unit = [0u8; MAX_FAST_WORD];
+    let mut end = number_end;
+    while let Some(&byte) = bytes.get(end).filter(|byte| byte.is_ascii_alphabetic()) {
+        *unit.get_mut(end - number_end)? = byte.to_ascii_lowercase();
+        end += 1;
+    }
+    // A digit, a non-ASCII character or a point before a digit would continue the word.
+    let ends_here = bytes.get(end).is_none_or(|&next| next < 0x80 && !next.is_ascii_digit() && !joins_digits(end));
+    if !ends_here {
+        return None;
+    }
+    let hard_before = boundaries.start_word();
+    let number_id = vocabulary.get_buffered(&digits, digit_count);
+    boundaries.push(tokens, classes, (start, number_end, true), number_id, hard_before);
+    if end > number_end {
+        let unit_len = end - number_end;
+        let stemmed = if unit_len < 3 {
+            unit_len
+        } else {
+            let (stemmed, ends_in_y) = stem(&unit[..unit_len]);
+            if ends_in_y {
+                unit[stemmed - 1] = b'y';
+            }
+            stemmed
+        };
+        let unit_id = vocabulary.get_buffered(&unit, stemmed);
+        boundaries.push(tokens, classes, (number_end, end, false), unit_id, false);
+    }
+    Some(end)
 }
 
 /// Tokenises the word that starts at byte `start` with `c`, any word at all; returns its end.
@@ -516,7 +795,7 @@ fn general_word(
                 len += 1;
             }
             if len <= MAX_FAST_WORD {
-                vocabulary.get_ascii(&digits[..len])
+                vocabulary.get_buffered(&digits, len)
             } else {
                 word.clear();
                 word.extend(raw.chars().filter(|&c| c != ','));
@@ -529,6 +808,28 @@ fn general_word(
         boundaries.push(tokens, classes, (piece_start, piece_end, piece_numeric), id, first && hard_before);
     }
     end
+}
+
+/// `stem` as first written, rule by rule: the oracle the one that dispatches on the last
+/// letter is tested against.
+#[cfg(test)]
+fn stem_reference(word: &[u8]) -> (usize, bool) {
+    let n = word.len();
+    if n >= 5 && (word.ends_with(b"ies") || word.ends_with(b"ied")) {
+        return (n - 2, true);
+    }
+    let mut len = n;
+    if word.ends_with(b"s") && !word.ends_with(b"ss") && !word.ends_with(b"us") && !word.ends_with(b"is") {
+        len = n - 1;
+    } else if n >= 6 && word.ends_with(b"ing") && has_vowel(&word[..n - 3]) {
+        len = undouble(&word[..n - 3]);
+    } else if n >= 5 && word.ends_with(b"ed") && has_vowel(&word[..n - 2]) {
+        len = undouble(&word[..n - 2]);
+    }
+    if len >= 4 && word[len - 1] == b'e' {
+        len -= 1;
+    }
+    (len, false)
 }
 
 /// The tokenizer before its fast path for plain ASCII words: the oracle the fast one is
@@ -748,6 +1049,24 @@ mod tests {
     }
 
     #[test]
+    fn stem_agrees_with_the_reference() {
+        // Every word of up to six letters from an alphabet that spells all the endings, vowels
+        // and doubled consonants the rules look at.
+        const LETTERS: &[u8] = b"aeiousdgnylt";
+        let mut word = Vec::with_capacity(6);
+        for len in 0..=6u32 {
+            for mut number in 0..LETTERS.len().pow(len) {
+                word.clear();
+                for _ in 0..len {
+                    word.push(LETTERS[number % LETTERS.len()]);
+                    number /= LETTERS.len();
+                }
+                assert_eq!(stem(&word), stem_reference(&word), "{:?}", String::from_utf8_lossy(&word));
+            }
+        }
+    }
+
+    #[test]
     fn different_words_stay_apart() {
         for (a, b) in [("redis", "red"), ("status", "state"), ("string", "str"), ("server", "serve"), ("need", "ne")] {
             assert_ne!(norm(a), norm(b));
@@ -824,6 +1143,22 @@ mod tests {
                 "ThisIsAVeryLongIdentifierOfMoreThanThirtyTwoBytes aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
                 "- bullet\n1. one\n2) two\n\n  para; end! q? node.js e.g. U.S. x.Y",
                 "\u{3b1}\u{3b2}\u{3b3} \u{393}\u{394}abc abc\u{e9}Def Zz zZ a",
+                "abcdefgh abcdefghi abcdefghijklmno abcdefghijklmnop abcdefghijklmnopq Abcdefghijklmnopqrstuvwxyzabcde",
+                "abcdefghijklmnopqrstuvwxyzabcdef abcdefghijklmnopqrstuvwxyzabcdefg abcdefghijklmnopqrstuvwxyzABCDEF",
+                "abcdefghIjk abcdefgHijk abcdefghijklmnopQrs ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefgh1 abcdefgh' abcdefgh\u{e9}",
+                "URL URLs APIs ISPs HTTPServer HTTPSs XMLHttpRequest NoSQL DynamoDB ZooKeeper aB Ab AB ABs ABS AbC aBC iOS",
+                "HTTPs IDs TCPIP QPs QPS URLsX mySQL MySQL PostgreSQL GraphQL OAuth JWTs SSTables k8S K8s CRUDs",
+                "1 12 1.5 1,000 1,000,000 1. 1, 1.x 1,x 10k 10K 5TB 200ms 3.5GB 10k5 10k.5 10k,5 1e5 99.9% 62^7 80/20",
+                "5\u{b5}s 5\u{e9} 5\u{2192} 5' 5's 10queries 3replicas 7replied 100:1 2:30pm 12345678901234567890123456789012",
+                "123456789012345678901234567890123 1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,8,9,0,1,2,3 9",
+                "1abcdefghijklmnopqrstuvwxyzabcdef 1abcdefghijklmnopqrstuvwxyzabcdefg v1 p99 sha256 x10 10x 4K/s 0.5",
+                "relationships queries replicated caching shipped databases statuses Redis's node's x abcdefgh",
+                "line one\r\n\r\nline two\r\n- bullet\r\n\t* tab bullet\n  \u{2022} dot\n \t\r\nafter\n12) twelve\n3.x\n|a|b|\n#",
+                "`code` (paren) [square] {curly} \"quoted\" a=b a<b a>b x,y x;y x:y 10:30 a:1 1:a end.",
+                "trailing words at the very end abc",
+                "ab",
+                "",
+                "\u{feff}\u{0}\u{7f}word\u{80}\u{ff} \u{2019}s it\u{2019}s abc\u{2019} UPPER lower MiXeD",
             ]
             .map(str::to_string),
         );
