@@ -650,19 +650,23 @@ impl<'a> Index<'a> {
         let memo = &mut *memo;
         let mut found = std::mem::take(&mut memo.found);
         found.clear();
-        // Counted as found, for the counting sort below.
-        let counts = &mut memo.counts;
-        counts.clear();
-        counts.resize(plan.phrases.len(), 0);
-        for (position, token) in self.tokens.iter().enumerate() {
-            let (alone, searched) = plan.starts_at(token.id);
-            let start = position as u32;
-            found.reserve(alone.len() + searched.len());
-            for &index in alone {
-                found.push((index, Span { start, end: start + 1 }));
-                counts[index as usize] += 1;
+        // Occurrences per plan index, for a counting sort: each count becomes where its
+        // group starts, then, as the spans are placed, where it ends.
+        memo.counts.clear();
+        memo.counts.resize(plan.phrases.len(), 0);
+        // A slice rather than the Vec: a slice's pointer stays in a register across `found.push`.
+        let counts = &mut memo.counts[..];
+        // A word alone is an occurrence wherever the word is: counted per distinct word.
+        for &word in &self.words.present {
+            let count = self.words.entry(word).count;
+            for &index in plan.starts_at(word).0 {
+                counts[index as usize] += count;
             }
-            for search in searched {
+        }
+        // Longer alternatives are tried token by token; the few found wait in `found`.
+        for (position, token) in self.tokens.iter().enumerate() {
+            let start = position as u32;
+            for search in plan.starts_at(token.id).1 {
                 let fits = plan.sequences[search.from as usize..search.to as usize]
                     .iter()
                     .find(|&&(from, to)| self.sequence_at(&plan.words[from as usize..to as usize], position, true));
@@ -675,8 +679,6 @@ impl<'a> Index<'a> {
                 counts[search.index as usize] += 1;
             }
         }
-        // Grouped by phrase, each group still in token order: a counting sort. Each count
-        // becomes where its group starts, then, once the spans are placed, where it ends.
         let base = memo.spans.len() as u32;
         let mut next_start = base;
         for count in counts.iter_mut() {
@@ -685,10 +687,22 @@ impl<'a> Index<'a> {
             *count = start;
         }
         memo.spans.resize(next_start as usize, Span::default());
-        for &(index, span) in &found {
-            let at = &mut counts[index as usize];
-            memo.spans[*at as usize] = span;
-            *at += 1;
+        let spans = &mut memo.spans[..];
+        // Placed in token order, so each phrase's group is sorted by start. A phrase is either
+        // alone or searched for a given word, so it never has two spans at one position.
+        let mut searched = found.iter().peekable();
+        for (position, token) in self.tokens.iter().enumerate() {
+            let start = position as u32;
+            for &index in plan.starts_at(token.id).0 {
+                let at = &mut counts[index as usize];
+                spans[*at as usize] = Span { start, end: start + 1 };
+                *at += 1;
+            }
+            while let Some(&(index, span)) = searched.next_if(|(_, span)| span.start == start) {
+                let at = &mut counts[index as usize];
+                spans[*at as usize] = span;
+                *at += 1;
+            }
         }
         let mut start = base;
         for (&id, &end) in plan.phrases.iter().zip(counts.iter()) {
