@@ -295,6 +295,7 @@ fn collapse_quote(raw: &str) -> Quote {
 }
 
 /// Bytes that may make a line notation; all others are skipped with one table lookup.
+#[cfg(test)]
 const NOTATION_CANDIDATE: [bool; 256] = {
     let mut special = [false; 256];
     let bytes = b"\n{}()=/>\xe2";
@@ -306,50 +307,8 @@ const NOTATION_CANDIDATE: [bool; 256] = {
     special
 };
 
-/// Per line of the answer's tokens: is it notation? Endpoints, code and arrow diagrams are
-/// notation, not lists of buzzwords. No notation character is part of a word, so only the
-/// text between tokens is read, mostly single spaces.
-fn notation_lines(text: &str, tokens: &[Token]) -> Vec<bool> {
-    let lines = tokens.last().map_or(0, |token| token.line as usize + 1);
-    let mut notation = vec![false; lines];
-    if lines == 0 {
-        return notation;
-    }
-    let bytes = text.as_bytes();
-    let mut gap_start = 0;
-    let mut line = 0;
-    // The gaps before each token, then the one after the last.
-    for token in tokens.iter().map(Some).chain([None]) {
-        let gap_end = token.map_or(bytes.len(), |token| token.start as usize);
-        for i in gap_start..gap_end {
-            let byte = bytes[i];
-            if !NOTATION_CANDIDATE[byte as usize] {
-                continue;
-            }
-            match byte {
-                b'\n' => {
-                    line += 1;
-                    if line == lines {
-                        return notation;
-                    }
-                }
-                b'{' | b'}' | b'(' | b')' | b'=' | b'/' => notation[line] = true,
-                b'>' if i > 0 && bytes[i - 1] == b'-' => notation[line] = true,
-                // E2 86 92 is "\u{2192}" and only that, in valid UTF-8.
-                0xe2 if bytes[i + 1..].starts_with(&[0x86, 0x92]) => notation[line] = true,
-                _ => {}
-            }
-        }
-        if let Some(token) = token {
-            gap_start = token.end as usize;
-            line = token.line as usize;
-        }
-    }
-    notation
-}
-
-/// `notation_lines` for the first `lines` lines, reading every byte: the oracle the one that
-/// reads only between tokens is tested against.
+/// Per line, for the first `lines` lines: is it notation? Reads every byte: the oracle that the
+/// tokenizer's notation lines are tested against.
 #[cfg(test)]
 fn notation_lines_reference(text: &str, lines: usize) -> Vec<bool> {
     let mut notation = vec![false; lines];
@@ -531,7 +490,7 @@ impl Grader {
     /// Tokenises an answer and classifies its lines, once for any number of gradings.
     pub fn analyze<'t>(&'t self, text: &'t str) -> Answer<'t> {
         let mut tokens = Vec::with_capacity(text.len() / 5 + 1);
-        text::tokenize(text, &self.vocabulary, &self.classes, &mut tokens);
+        let notation_lines = text::tokenize(text, &self.vocabulary, &self.classes, &mut tokens);
         let words = matcher::WordIndex::build(&tokens, self.vocabulary.len() + 1);
         let mut answer = Answer {
             text,
@@ -544,7 +503,7 @@ impl Grader {
             quantities: Vec::new(),
         };
         answer.quantities = self.find_quantities(&answer);
-        let (bare_line, written, with_reasons) = self.classify_lines(&answer);
+        let (bare_line, written, with_reasons) = self.classify_lines(&answer, &notation_lines);
         answer.bare_line = bare_line;
         answer.mostly_unreasoned = with_reasons * 4 < written;
         answer
@@ -583,13 +542,18 @@ impl Grader {
     }
 
     /// Per line, whether it reads as a bare list; and how many lines have words and reasons.
-    fn classify_lines(&self, answer: &Answer<'_>) -> (Vec<bool>, usize, usize) {
+    fn classify_lines(&self, answer: &Answer<'_>, notation_lines: &[u32]) -> (Vec<bool>, usize, usize) {
         let lines = answer.tokens.last().map_or(0, |token| token.line as usize + 1);
         let mut words = vec![0usize; lines];
         let mut function = vec![0usize; lines];
         let mut separators = vec![0usize; lines];
         let mut reasoned = vec![false; lines];
-        let notation = notation_lines(answer.text, &answer.tokens);
+        let mut notation = vec![false; lines];
+        for &line in notation_lines {
+            if let Some(notation) = notation.get_mut(line as usize) {
+                *notation = true;
+            }
+        }
         for (i, token) in answer.tokens.iter().enumerate() {
             let line = token.line as usize;
             words[line] += 1;
@@ -1117,9 +1081,13 @@ mod tests {
         let grader = Grader::new(crate::content::load(&crate::content::Source::Embedded).unwrap());
         let mut tokens = Vec::new();
         for text in &texts {
-            text::tokenize(text, &grader.vocabulary, &grader.classes, &mut tokens);
+            let notation_lines = text::tokenize(text, &grader.vocabulary, &grader.classes, &mut tokens);
             let lines = tokens.last().map_or(0, |token| token.line as usize + 1);
-            assert_eq!(notation_lines(text, &tokens), notation_lines_reference(text, lines), "{text:?}");
+            let mut found = vec![false; lines];
+            for &line in notation_lines.iter().filter(|&&line| (line as usize) < lines) {
+                found[line as usize] = true;
+            }
+            assert_eq!(found, notation_lines_reference(text, lines), "{text:?}");
         }
     }
 }

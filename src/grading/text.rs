@@ -404,11 +404,28 @@ struct Boundaries {
     line: u32,
     pending_clause: bool,
     pending_sentence: bool,
+    /// The lines with a notation character, in order.
+    notation_lines: Vec<u32>,
+}
+
+/// Whether the non-word character `c` at byte `index` makes its line notation: endpoints, code
+/// and arrow diagrams are notation, not lists of buzzwords.
+fn is_notation(text: &str, index: usize, c: char) -> bool {
+    matches!(c, '{' | '}' | '(' | ')' | '=' | '/' | '\u{2192}') || c == '>' && text.as_bytes()[..index].ends_with(b"-")
 }
 
 impl Boundaries {
+    fn note_notation(&mut self) {
+        if self.notation_lines.last() != Some(&self.line) {
+            self.notation_lines.push(self.line);
+        }
+    }
+
     /// Notes the non-word character `c` at byte `index`.
     fn punctuation(&mut self, text: &str, index: usize, c: char) {
+        if is_notation(text, index, c) {
+            self.note_notation();
+        }
         match c {
             '\n' => {
                 self.line += 1;
@@ -490,6 +507,8 @@ enum ByteClass {
     Boundary,
     /// Digits and the bytes of non-ASCII characters: the general path decodes them.
     General,
+    /// "/", which only makes its line notation.
+    Slash,
 }
 
 const BYTE_CLASSES: [ByteClass; 256] = {
@@ -502,6 +521,7 @@ const BYTE_CLASSES: [ByteClass; 256] = {
             b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b'=' | b'<' | b'>' => ByteClass::ClauseMark,
             b'.' | b'!' | b'?' => ByteClass::SentenceMark,
             b'\n' | b';' | b':' => ByteClass::Boundary,
+            b'/' => ByteClass::Slash,
             _ => ByteClass::Skip,
         };
         byte += 1;
@@ -542,7 +562,8 @@ fn letter_lanes(chunk: u64) -> u64 {
 /// Nearly every word of an answer is a short run of ASCII letters: those are lower-cased and
 /// stemmed as they are scanned, in one pass. Numbers, contractions, non-ASCII and camel-case
 /// words take the general path.
-pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, tokens: &mut Vec<Token>) {
+/// Returns the lines with notation characters between the words, in order.
+pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, tokens: &mut Vec<Token>) -> Vec<u32> {
     tokens.clear();
     let bytes = text.as_bytes();
     let mut word = String::with_capacity(32);
@@ -562,6 +583,9 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
             continue;
         } else if class == ByteClass::ClauseMark {
             boundaries.pending_clause = true;
+            if is_notation(text, index, char::from(byte)) {
+                boundaries.note_notation();
+            }
             index += 1;
             continue;
         } else if class == ByteClass::SentenceMark {
@@ -575,6 +599,10 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
             continue;
         } else if class == ByteClass::Boundary {
             boundaries.punctuation(text, index, char::from(byte));
+            index += 1;
+            continue;
+        } else if class == ByteClass::Slash {
+            boundaries.note_notation();
             index += 1;
             continue;
         } else if byte.is_ascii_digit()
@@ -595,6 +623,7 @@ pub fn tokenize(text: &str, vocabulary: &Vocabulary, classes: &WordClasses, toke
         boundaries.punctuation(text, index, c);
         index += c.len_utf8();
     }
+    boundaries.notation_lines
 }
 
 /// Tokenises the word starting with the ASCII letter at byte `start` if it is a plain one:
@@ -641,7 +670,11 @@ fn plain_word(
         Some(&next)
             if matches!(
                 BYTE_CLASSES[usize::from(next)],
-                ByteClass::Skip | ByteClass::ClauseMark | ByteClass::SentenceMark | ByteClass::Boundary
+                ByteClass::Skip
+                    | ByteClass::ClauseMark
+                    | ByteClass::SentenceMark
+                    | ByteClass::Boundary
+                    | ByteClass::Slash
             ) && next != b'\'' =>
         {
             end
