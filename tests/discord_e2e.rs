@@ -146,17 +146,16 @@ impl World {
     async fn saved_in_answer(&self, thread: u64, text: &str) {
         let store = Store::open(&self.database).await.expect("database opens");
         let coach = coach();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
+        let saved = eventually(WAIT, async || {
             if let Ok(Some((session, _))) = store.session_in_place(&thread.to_string()).await
                 && let Ok(Some(view)) = coach.session(&store, session.id).await
-                && view.draft.text.contains(text)
             {
-                return;
+                return view.draft.text.contains(text);
             }
-            assert!(tokio::time::Instant::now() < deadline, "the bot saves {text:?} in the answer in {thread}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            false
+        })
+        .await;
+        assert!(saved, "the bot saves {text:?} in the answer in {thread}");
     }
 
     /// Presses a button on a message and returns the bot's reply.
@@ -175,14 +174,19 @@ fn id(value: &Value) -> u64 {
 }
 
 async fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + WAIT;
+    eventually(WAIT, async || condition()).await
+}
+
+/// Whether `condition` holds within `limit`; it may await, to read the database.
+async fn eventually(limit: Duration, mut condition: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
     while tokio::time::Instant::now() < deadline {
-        if condition() {
+        if condition().await {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    condition()
+    condition().await
 }
 
 /// Every custom id of the buttons on a message (or callback data).
@@ -517,14 +521,10 @@ async fn answers_in_the_daily_thread_are_graded_and_count_for_the_streak() {
     let thread = id(&world.double.threads()[0]["id"]);
     // The post is recorded with its thread right after the thread opens.
     let store = Store::open(&world.database).await.expect("database opens");
-    let mut recorded = false;
-    for _ in 0..(WAIT.as_millis() / 20) {
-        if store.daily_post_in_thread(&thread.to_string()).await.expect("daily posts").is_some() {
-            recorded = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let recorded = eventually(WAIT, async || {
+        store.daily_post_in_thread(&thread.to_string()).await.expect("daily posts").is_some()
+    })
+    .await;
     assert!(recorded, "the daily post is recorded with its thread");
     world.double.message(BOB, thread, "We clarify requirements first, estimate 10K QPS and 1 TB of storage, then design an API, a database schema, a cache and a load balancer, because reads dominate.");
     let feedback = world.nth_bot_message(thread, 1).await;
@@ -580,14 +580,10 @@ async fn a_deleted_daily_channel_turns_its_schedule_off_without_a_crash() {
     world.double.delete_channel(OTHER_CHANNEL_ID);
     world.clock.set(at("2026-12-04T08:05:00Z"));
     let store = Store::open(&world.database).await.expect("database opens");
-    let mut disabled = false;
-    for _ in 0..200 {
-        if store.daily_settings(&GUILD_ID.to_string()).await.expect("settings").is_some_and(|s| !s.enabled) {
-            disabled = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let disabled = eventually(Duration::from_secs(5), async || {
+        store.daily_settings(&GUILD_ID.to_string()).await.expect("settings").is_some_and(|s| !s.enabled)
+    })
+    .await;
     assert!(disabled, "the schedule is off");
     let tries = world.double.requests_to("POST", &format!("/channels/{OTHER_CHANNEL_ID}/messages")).len();
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -307,6 +307,32 @@ const NOTATION_CANDIDATE: [bool; 256] = {
     special
 };
 
+/// The expert answers and the held-out answers of `tests/fixtures`, for tests that compare two
+/// ways of computing one thing over real text.
+#[cfg(test)]
+fn fixture_texts() -> Vec<String> {
+    let mut texts = Vec::new();
+    for dir in ["tests/fixtures/answers", "tests/fixtures/holdout"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        for entry in std::fs::read_dir(dir).unwrap() {
+            texts.push(std::fs::read_to_string(entry.unwrap().path()).unwrap());
+        }
+    }
+    texts
+}
+
+/// Per line of the first `lines`, whether the tokenizer found notation on it; lines past
+/// the last word's are left out.
+fn notation_by_line(notation_lines: &[u32], lines: usize) -> Vec<bool> {
+    let mut notation = vec![false; lines];
+    for &line in notation_lines {
+        if let Some(notation) = notation.get_mut(line as usize) {
+            *notation = true;
+        }
+    }
+    notation
+}
+
 /// Per line, for the first `lines` lines: is it notation? Reads every byte: the oracle that the
 /// tokenizer's notation lines are tested against.
 #[cfg(test)]
@@ -548,12 +574,7 @@ impl Grader {
         let mut function = vec![0usize; lines];
         let mut separators = vec![0usize; lines];
         let mut reasoned = vec![false; lines];
-        let mut notation = vec![false; lines];
-        for &line in notation_lines {
-            if let Some(notation) = notation.get_mut(line as usize) {
-                *notation = true;
-            }
-        }
+        let notation = notation_by_line(notation_lines, lines);
         for (i, token) in answer.tokens.iter().enumerate() {
             let line = token.line as usize;
             words[line] += 1;
@@ -1022,14 +1043,7 @@ mod tests {
     #[test]
     fn phrases_found_in_one_pass_are_those_found_one_by_one() {
         let grader = Grader::new(crate::content::load(&crate::content::Source::Embedded).unwrap());
-        let mut texts: Vec<String> = ["answers", "holdout"]
-            .iter()
-            .flat_map(|dir| {
-                std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir))
-                    .unwrap()
-                    .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
-            })
-            .collect();
+        let mut texts = fixture_texts();
         texts.push("Read-\nreplicas, read replica; no cache. URL shortener: url, URLs, a 301 redirect".to_string());
         let mut compared = 0;
         for (question, compiled) in grader.questions.iter().enumerate().step_by(3) {
@@ -1050,14 +1064,7 @@ mod tests {
 
     #[test]
     fn notation_lines_are_those_with_notation_characters() {
-        let mut texts: Vec<String> = ["answers", "holdout"]
-            .iter()
-            .flat_map(|dir| {
-                std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir))
-                    .unwrap()
-                    .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
-            })
-            .collect();
+        let mut texts = fixture_texts();
         texts.extend(
             [
                 "",
@@ -1083,11 +1090,7 @@ mod tests {
         for text in &texts {
             let notation_lines = text::tokenize(text, &grader.vocabulary, &grader.classes, &mut tokens);
             let lines = tokens.last().map_or(0, |token| token.line as usize + 1);
-            let mut found = vec![false; lines];
-            for &line in notation_lines.iter().filter(|&&line| (line as usize) < lines) {
-                found[line as usize] = true;
-            }
-            assert_eq!(found, notation_lines_reference(text, lines), "{text:?}");
+            assert_eq!(notation_by_line(&notation_lines, lines), notation_lines_reference(text, lines), "{text:?}");
         }
     }
 }

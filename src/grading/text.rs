@@ -681,15 +681,7 @@ fn plain_word(
         }
         Some(_) => return None,
     };
-    let stemmed = if len < 3 {
-        len
-    } else {
-        let (stemmed, ends_in_y) = stem(&buffer[..len]);
-        if ends_in_y {
-            buffer[stemmed - 1] = b'y';
-        }
-        stemmed
-    };
+    let stemmed = stem_in_place(&mut buffer, len);
     let id = vocabulary.get_buffered(&buffer, stemmed);
     // Acronyms such as "URL" and "APIs" have no hump and stay one word like any other.
     if upper_case != 0 && !classes.in_dictionary(id) && has_camel_hump(&bytes[start..end]) {
@@ -698,6 +690,20 @@ fn plain_word(
     let hard_before = boundaries.start_word();
     boundaries.push(tokens, classes, (start, end, false), id, hard_before);
     Some(resume)
+}
+
+/// Stems the lower-case word in the first `len` bytes of `buffer` where it stands; returns the
+/// stem's length. Words under three letters are left as they are.
+#[inline(always)]
+fn stem_in_place(buffer: &mut [u8; MAX_FAST_WORD], len: usize) -> usize {
+    if len < 3 {
+        return len;
+    }
+    let (stemmed, ends_in_y) = stem(&buffer[..len]);
+    if ends_in_y {
+        buffer[stemmed - 1] = b'y';
+    }
+    stemmed
 }
 
 /// Tokenises the number starting with the ASCII digit at byte `start` if it is a plain one:
@@ -743,16 +749,7 @@ fn plain_number(
     let number_id = vocabulary.get_buffered(&digits, digit_count);
     boundaries.push(tokens, classes, (start, number_end, true), number_id, hard_before);
     if end > number_end {
-        let unit_len = end - number_end;
-        let stemmed = if unit_len < 3 {
-            unit_len
-        } else {
-            let (stemmed, ends_in_y) = stem(&unit[..unit_len]);
-            if ends_in_y {
-                unit[stemmed - 1] = b'y';
-            }
-            stemmed
-        };
+        let stemmed = stem_in_place(&mut unit, end - number_end);
         let unit_id = vocabulary.get_buffered(&unit, stemmed);
         boundaries.push(tokens, classes, (number_end, end, false), unit_id, false);
     }
@@ -1151,22 +1148,11 @@ mod tests {
         assert!(tokens[5].numeric && tokens[7].numeric && !tokens[8].numeric);
     }
 
-    fn fixture_texts() -> Vec<String> {
-        let mut texts = Vec::new();
-        for dir in ["tests/fixtures/answers", "tests/fixtures/holdout"] {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-            for entry in std::fs::read_dir(dir).unwrap() {
-                texts.push(std::fs::read_to_string(entry.unwrap().path()).unwrap());
-            }
-        }
-        texts
-    }
-
     #[test]
     fn the_fast_tokenizer_agrees_with_the_reference() {
         let grader = crate::grading::Grader::new(crate::content::load(&crate::content::Source::Embedded).unwrap());
         let (vocabulary, classes) = grader.tokenizer_parts();
-        let mut texts = fixture_texts();
+        let mut texts = crate::grading::fixture_texts();
         texts.extend(
             [
                 "WebSocket VehicleFactory HTTPServer iPhone URLs ISPs APIs DBs TTL",
